@@ -1,0 +1,14 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+
+from accounts.models import User
+
+
+class SignUpForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("username",)
+
+
+class SignInForm(AuthenticationForm):
+    pass

@@ -1,0 +1,28 @@
+"""Group names and the one way events reach websocket consumers and relays.
+
+Group names are built from ids only, never from user text.
+"""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def conversation_group(conversation_id: int) -> str:
+    """Every open page of one conversation listens here."""
+    return f"conversation.{int(conversation_id)}"
+
+
+def reply_control_group(message_id: int) -> str:
+    """The relay streaming reply `message_id` listens here for stop and sync requests."""
+    return f"reply.{int(message_id)}"
+
+
+def send_to_group(group: str, event: dict) -> None:
+    """Send now, from synchronous code."""
+    async_to_sync(get_channel_layer().group_send)(group, event)
+
+
+def send_to_group_on_commit(group: str, event: dict) -> None:
+    """Send once the current transaction commits, so listeners never see rows that may roll back."""
+    transaction.on_commit(lambda: send_to_group(group, event))

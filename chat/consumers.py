@@ -1,0 +1,196 @@
+"""The conversation websocket: a router between the page, the actions and the relays.
+
+Frames from the page are JSON from the htmx ws extension (`action` is "send", "stop" or "resync");
+frames to the page are HTML fragments with hx-swap-oob, rendered from the same partials as the views.
+"""
+
+import json
+import logging
+import uuid
+from datetime import timedelta
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+from django.template.loader import render_to_string
+
+from chat import actions, relay
+from chat.access import access_conversation, access_message
+from chat.broadcast import conversation_group, reply_control_group
+from chat.forms import SendForm, StopForm
+from chat.history import message_path
+from chat.models import Conversation, Message
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = "chat/conversation.html"
+# Generous for a 100,000-character message in JSON with escapes; anything bigger is refused unread.
+MAX_FRAME_CHARS = 8 * 100_000
+
+
+class ConversationConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused
+            return
+        try:
+            self.conversation = await database_sync_to_async(access_conversation)(
+                user, self.scope["url_route"]["kwargs"]["conversation_id"]
+            )
+        except Http404:
+            await self.close()
+            return
+        self.user = user
+        self.group = conversation_group(self.conversation.pk)
+        # Characters of each streaming reply this page has; None while waiting for a snapshot.
+        self.sent: dict[int, int | None] = {}
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self._sync_streaming_replies()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        # The replies this page started go on: relays belong to the server, not to this socket.
+
+    # --- frames from the page ---------------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self._error("That message is too large to send.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error("The page sent something unreadable; reload it if this repeats.")
+            return
+        if not isinstance(content, dict):
+            await self._error("The page sent something unreadable; reload it if this repeats.")
+            return
+        action = content.get("action")
+        if action == "send":
+            await self._send_message(content)
+        elif action == "stop":
+            await self._stop_reply(content)
+        elif action == "resync":
+            await self._resync()
+        else:
+            await self._error("The page asked for something unknown; reload it if this repeats.")
+
+    async def _send_message(self, content):
+        form = SendForm(content)
+        if not form.is_valid():
+            await self._error("The page sent an incomplete message; reload it and try again.")
+            return
+        data = form.cleaned_data
+        try:
+            result = await database_sync_to_async(actions.do_send_message)(
+                self.user, self.conversation, text=data["message"], client_id=data["client_id"],
+                credential_id=data["credential"], model=data["model"] or "",
+                max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
+            )
+        except actions.ActionError as exc:
+            await self._error(str(exc))
+            return
+        if result.created:
+            self.sent[result.reply.id] = 0
+            relay.start_relay(result.reply.id)
+        # This page's composer is cleared and gets a fresh id for its next send.
+        await self.send(text_data=render_to_string(f"{TEMPLATE}#composer-reset", {"client_id": uuid.uuid4()}))
+
+    async def _stop_reply(self, content):
+        form = StopForm(content)
+        if not form.is_valid():
+            await self._error("The page asked to stop something unknown.")
+            return
+        try:
+            message = await database_sync_to_async(access_message)(
+                self.user, self.conversation.pk, form.cleaned_data["message_id"]
+            )
+        except Http404:
+            await self._error("That reply does not exist.")
+            return
+        if message.is_streaming:
+            await self.channel_layer.group_send(
+                reply_control_group(message.pk), {"type": "relay.stop", "message_id": message.pk}
+            )
+
+    async def _resync(self):
+        """After a reconnect: redraw the messages from the database, then catch up live replies."""
+        html = await database_sync_to_async(self._render_messages)()
+        await self.send(text_data=html)
+        await self._sync_streaming_replies()
+
+    def _render_messages(self) -> str:
+        conversation = Conversation.objects.get(pk=self.conversation.pk)
+        return render_to_string(f"{TEMPLATE}#messages-oob", {"path": message_path(conversation)})
+
+    async def _sync_streaming_replies(self):
+        streaming = await database_sync_to_async(self._streaming_reply_ids)()
+        for message_id in streaming:
+            await self._request_snapshot(message_id)
+
+    def _streaming_reply_ids(self) -> list[int]:
+        actions.do_interrupt_stale_replies(
+            stale_after=timedelta(seconds=settings.NOVAWEB_STALE_REPLY_SECONDS),
+            keep_ids=relay.running_reply_ids(),
+            conversation_id=self.conversation.pk,
+        )
+        return list(
+            Message.objects.filter(conversation_id=self.conversation.pk, state=Message.State.STREAMING)
+            .values_list("pk", flat=True)
+        )
+
+    async def _request_snapshot(self, message_id: int):
+        self.sent[message_id] = None
+        await self.channel_layer.group_send(
+            reply_control_group(message_id),
+            {"type": "relay.sync", "message_id": message_id, "reply_to": self.channel_name},
+        )
+
+    async def _error(self, text: str):
+        await self.send(text_data=render_to_string(f"{TEMPLATE}#composer-error", {"error": text}))
+
+    # --- events from actions and relays ---------------------------------------------------------------
+    async def message_created(self, event):
+        messages = await database_sync_to_async(self._messages)(event["message_ids"])
+        for message in messages:
+            if message.is_streaming:
+                self.sent.setdefault(message.pk, 0)
+        await self.send(text_data=render_to_string(f"{TEMPLATE}#messages-append", {"messages": messages}))
+
+    async def message_updated(self, event):
+        messages = await database_sync_to_async(self._messages)([event["message_id"]])
+        if not messages:
+            return
+        self.sent.pop(messages[0].pk, None)
+        await self.send(text_data=render_to_string(f"{TEMPLATE}#message-oob", {"message": messages[0]}))
+
+    def _messages(self, ids) -> list[Message]:
+        return list(Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids).order_by("id"))
+
+    async def reply_delta(self, event):
+        message_id, offset, text = event["message_id"], event["offset"], event["text"]
+        have = self.sent.get(message_id, -1)
+        if have is None:
+            return  # a snapshot is on its way and will include this
+        if have < 0 or offset > have:
+            await self._request_snapshot(message_id)  # we missed something: ask for the whole text
+            return
+        tail = text[have - offset :]
+        if tail:
+            self.sent[message_id] = offset + len(text)
+            await self.send(
+                text_data=render_to_string(f"{TEMPLATE}#delta", {"message_id": message_id, "text": tail})
+            )
+
+    async def reply_snapshot(self, event):
+        message_id = event["message_id"]
+        if message_id not in self.sent:
+            return  # finished meanwhile; the final bubble is already here
+        self.sent[message_id] = len(event["text"])
+        await self.send(text_data=render_to_string(f"{TEMPLATE}#snapshot", event))
+
+    async def reply_status(self, event):
+        await self.send(text_data=render_to_string(f"{TEMPLATE}#status", event))

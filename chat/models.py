@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.db import models
+
+
+class ConversationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Every conversation query starts here: a user only ever sees their own."""
+        return self.filter(owner=user)
+
+
+class Conversation(models.Model):
+    """A tree of messages; `current_leaf` is the end of the path on screen."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    title = models.CharField(max_length=200, blank=True)
+    credential = models.ForeignKey("keys.Credential", null=True, blank=True, on_delete=models.SET_NULL)
+    model = models.CharField(max_length=200, blank=True)
+    current_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="conversation_owner_recent")]
+
+    def __str__(self) -> str:
+        return self.title or "New chat"
+
+    @property
+    def display_title(self) -> str:
+        return self.title or "New chat"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+        SYSTEM = "system", "System"
+
+    class State(models.TextChoices):
+        STREAMING = "streaming", "Streaming"
+        DONE = "done", "Done"
+        STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DONE)
+    model = models.CharField(max_length=200, blank=True)
+    credential = models.ForeignKey("keys.Credential", null=True, blank=True, on_delete=models.SET_NULL)
+    params = models.JSONField(default=dict, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    credits = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    usage_reported = models.BooleanField(default=False)
+    finish_reason = models.CharField(max_length=32, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    # The browser's id for one send: a repeated send (double Enter, resend after reconnect) is recognised.
+    client_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="message_client_id_unique_per_conversation",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="message_conversation_created"),
+            models.Index(fields=["state", "updated_at"], name="message_state_updated",
+                         condition=models.Q(state="streaming")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} message {self.pk}"
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.state == self.State.STREAMING
+
+    @property
+    def is_final(self) -> bool:
+        return self.state != self.State.STREAMING

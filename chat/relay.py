@@ -1,0 +1,262 @@
+"""The relay: owns one reply while it streams, on the server's event loop, independent of any socket.
+
+It streams from the provider, batches deltas into frames for the conversation's group, writes the text
+so far to the database at most once per flush interval (never per token), answers stop and sync
+requests on the reply's control group, and stores the outcome once at the end.
+
+Text offsets are in characters. Every delta carries the offset it starts at, so a consumer can drop
+what it already has and notice a gap (then it asks for a snapshot).
+"""
+
+import asyncio
+import logging
+import time
+from contextlib import aclosing
+from decimal import Decimal, InvalidOperation
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chat import actions
+from chat.broadcast import conversation_group, reply_control_group
+from chat.history import ReplyNotPossible, reply_context
+from chat.models import Message
+from chat.text import clean_text
+from keys import crypto
+from keys.actions import do_record_credential_use
+from providers import client as provider_client
+from providers.errors import ProviderError
+from providers.types import Retrying, StreamEnd, TextDelta
+
+log = logging.getLogger(__name__)
+
+# This process's relays by reply id. Holding the task here keeps it alive after the socket that
+# started it has gone.
+_running: dict[int, "Relay"] = {}
+
+HEARTBEAT_SECONDS = 10.0
+
+
+def running_reply_ids() -> set[int]:
+    return set(_running)
+
+
+def start_relay(message_id: int) -> "Relay":
+    """Start streaming reply `message_id` on the running loop (no-op if this process already does)."""
+    relay = _running.get(message_id)
+    if relay is None:
+        relay = Relay(message_id)
+        _running[message_id] = relay
+        relay.task = asyncio.get_running_loop().create_task(relay.run(), name=f"relay-{message_id}")
+        relay.task.add_done_callback(lambda _task: _running.pop(message_id, None))
+    return relay
+
+
+async def stop_all_relays() -> None:
+    """Server shutdown: end every reply here as interrupted, keeping its text."""
+    relays = list(_running.values())
+    for relay in relays:
+        relay.shutdown()
+    await asyncio.gather(*(r.task for r in relays if r.task), return_exceptions=True)
+
+
+class Relay:
+    def __init__(self, message_id: int):
+        self.message_id = message_id
+        self.task: asyncio.Task | None = None
+        self._parts: list[str] = []  # all text so far
+        self._length = 0  # characters so far
+        self._sent = 0  # characters already broadcast
+        self._flushed = 0  # characters already in the database
+        self._wake = asyncio.Event()
+        self._finished = False
+        self._stream_task: asyncio.Task | None = None
+        self._end_reason = ""  # "stop" or "shutdown" when ended from outside
+        self._status = ""
+
+    # --- control from outside ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._cancel_stream("stop")
+
+    def shutdown(self) -> None:
+        self._cancel_stream("shutdown")
+
+    def _cancel_stream(self, reason: str) -> None:
+        if self._stream_task and not self._stream_task.done():
+            self._end_reason = self._end_reason or reason
+            self._stream_task.cancel()
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    # --- the reply's life -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        layer = get_channel_layer()
+        self._layer = layer
+        try:
+            context = await database_sync_to_async(reply_context)(self.message_id)
+        except (Message.DoesNotExist, ReplyNotPossible) as exc:
+            await self._finish(actions.ReplyOutcome(state=Message.State.FAILED, text="", error=str(exc)))
+            return
+        self._group = conversation_group(context.conversation_id)
+        self._control = await layer.new_channel()
+        await layer.group_add(reply_control_group(self.message_id), self._control)
+        helpers = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._flush_loop()),
+        ]
+        try:
+            self._stream_task = asyncio.create_task(self._stream(context))
+            try:
+                outcome = await asyncio.shield(self._stream_task)
+            except asyncio.CancelledError:
+                # The relay task itself was cancelled (event loop shutting down): keep the text.
+                self._end_reason = self._end_reason or "shutdown"
+                self._stream_task.cancel()
+                outcome = await self._outcome_after_cancel()
+            else:
+                outcome = outcome or await self._outcome_after_cancel()
+        finally:
+            self._finished = True
+            self._wake.set()
+            await asyncio.gather(helpers[1], return_exceptions=True)  # the last frame goes out first
+            for task in (helpers[0], helpers[2]):
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await layer.group_discard(reply_control_group(self.message_id), self._control)
+        await self._finish(outcome, context.credential_id)
+
+    async def _outcome_after_cancel(self) -> actions.ReplyOutcome:
+        if self._end_reason == "stop":
+            return actions.ReplyOutcome(state=Message.State.STOPPED, text=self.text, finish_reason="stopped")
+        return actions.ReplyOutcome(
+            state=Message.State.INTERRUPTED, text=self.text, error=actions.INTERRUPTED_BY_RESTART
+        )
+
+    async def _stream(self, context) -> actions.ReplyOutcome | None:
+        """Read the provider's stream; returns the outcome, or None when cancelled by stop/shutdown."""
+        try:
+            stream = provider_client.stream_chat(
+                context.endpoint, crypto.decrypt(context.ciphertext), context.request
+            )
+            # aclosing: a stop closes the upstream connection now, not whenever the generator is collected.
+            async with aclosing(stream) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        self._append(event.text)
+                    elif isinstance(event, Retrying):
+                        await self._set_status(
+                            f"{event.reason.capitalize()}, retrying ({event.attempt}/{event.max_attempts})…"
+                        )
+                    elif isinstance(event, StreamEnd):
+                        return self._done_outcome(event)
+            return actions.ReplyOutcome(state=Message.State.DONE, text=self.text)
+        except asyncio.CancelledError:
+            return None
+        except ProviderError as exc:
+            state = Message.State.INTERRUPTED if exc.kind == "stream_cut" else Message.State.FAILED
+            return actions.ReplyOutcome(state=state, text=self.text, error=exc.message)
+        except crypto.SecretUnreadable:
+            return actions.ReplyOutcome(
+                state=Message.State.FAILED, text=self.text,
+                error="Your saved key can't be read any more — add it again under Settings → Keys.",
+            )
+        except Exception:
+            log.exception("relay for reply %s failed", self.message_id)
+            return actions.ReplyOutcome(
+                state=Message.State.FAILED, text=self.text,
+                error="Something went wrong on the server while writing this reply; what arrived is kept.",
+            )
+
+    def _done_outcome(self, end: StreamEnd) -> actions.ReplyOutcome:
+        usage = end.usage
+        credits = None
+        if usage is not None and usage.credits is not None:
+            try:
+                credits = Decimal(str(usage.credits))
+            except InvalidOperation:
+                credits = None
+        return actions.ReplyOutcome(
+            state=Message.State.DONE,
+            text=self.text,
+            finish_reason=end.finish_reason or "",
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            credits=credits,
+            usage_reported=bool(usage and usage.reported),
+        )
+
+    def _append(self, text: str) -> None:
+        text = clean_text(text)
+        if text:
+            self._parts.append(text)
+            self._length += len(text)
+            self._wake.set()
+
+    async def _set_status(self, status: str) -> None:
+        self._status = status
+        await self._layer.group_send(
+            self._group, {"type": "reply.status", "message_id": self.message_id, "text": status}
+        )
+
+    # --- helpers running beside the stream ---------------------------------------------------------------
+    async def _send_loop(self) -> None:
+        """One frame per wake-up: the first delta goes at once, later ones gather for a frame interval."""
+        interval = settings.NOVAWEB_RELAY_FRAME_MS / 1000
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._send_pending()
+            if self._finished:
+                return
+            await asyncio.sleep(interval)
+
+    async def _send_pending(self) -> None:
+        if self._sent >= self._length:
+            return
+        full = self.text
+        offset, chunk = self._sent, full[self._sent :]
+        self._sent = len(full)
+        await self._layer.group_send(
+            self._group, {"type": "reply.delta", "message_id": self.message_id, "offset": offset, "text": chunk}
+        )
+
+    async def _flush_loop(self) -> None:
+        period = settings.NOVAWEB_RELAY_FLUSH_MS / 1000
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(period)
+            if self._length != self._flushed or time.monotonic() - last >= HEARTBEAT_SECONDS:
+                text = self.text
+                await database_sync_to_async(actions.do_save_reply_progress)(self.message_id, text)
+                self._flushed = len(text)
+                last = time.monotonic()
+
+    async def _listen(self) -> None:
+        while True:
+            event = await self._layer.receive(self._control)
+            kind = event.get("type")
+            if kind == "relay.stop":
+                self.stop()
+            elif kind == "relay.sync" and isinstance(event.get("reply_to"), str):
+                await self._layer.send(
+                    event["reply_to"],
+                    {"type": "reply.snapshot", "message_id": self.message_id, "text": self.text,
+                     "status": self._status},
+                )
+
+    async def _finish(self, outcome: actions.ReplyOutcome, credential_id: int | None = None) -> None:
+        try:
+            await database_sync_to_async(actions.do_finish_reply)(self.message_id, outcome)
+            if credential_id is not None:
+                error = outcome.error if outcome.state == Message.State.FAILED else ""
+                await database_sync_to_async(do_record_credential_use)(credential_id, error)
+        except Exception:
+            # The reaper will mark it interrupted with the last flushed text; say what was not saved.
+            log.exception("could not store the outcome of reply %s (%d characters)", self.message_id,
+                          len(outcome.text))

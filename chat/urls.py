@@ -1,0 +1,11 @@
+from django.urls import path
+
+from chat import views
+
+app_name = "chat"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("c/", views.conversation_list, name="list"),
+    path("c/new/", views.new_conversation, name="new"),
+    path("c/<int:conversation_id>/", views.conversation, name="conversation"),
+]

@@ -1,0 +1,85 @@
+from django import forms
+from django.conf import settings
+
+from keys.models import PRESET_CHOICES, Credential
+from providers.presets import PRESETS
+from providers.types import Endpoint
+
+MAX_SECRET_CHARS = 1000
+
+
+class CredentialForm(forms.Form):
+    """Add a personal key. The secret is write-only: the widget never renders a value back."""
+
+    provider = forms.ChoiceField(label="Provider", choices=PRESET_CHOICES)
+    label = forms.CharField(label="Label", max_length=80)
+    base_url = forms.URLField(
+        label="Base URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Leave empty to use the provider's default.",
+    )
+    auth_style = forms.ChoiceField(
+        label="Auth header", choices=Credential.AuthStyle.choices, initial=Credential.AuthStyle.BEARER
+    )
+    auth_header = forms.CharField(label="Header name", required=False, max_length=64)
+    api_key = forms.CharField(
+        label="API key",
+        max_length=MAX_SECRET_CHARS,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        if self.owner and Credential.objects.filter(owner=self.owner, label=label).exists():
+            raise forms.ValidationError("You already have a key with this label.")
+        return label
+
+    def clean_api_key(self):
+        secret = self.cleaned_data["api_key"]
+        if any(ch.isspace() or not ch.isprintable() for ch in secret):
+            raise forms.ValidationError("An API key has no spaces or invisible characters — paste it again.")
+        if len(secret) < 8:
+            raise forms.ValidationError("That is too short to be an API key.")
+        return secret
+
+    def clean(self):
+        data = super().clean()
+        preset = PRESETS.get(data.get("provider", ""))
+        if preset is None:
+            return data
+        base_url = (data.get("base_url") or "").rstrip("/")
+        if not base_url:
+            if not preset.base_urls:
+                self.add_error("base_url", "This provider needs a base URL, e.g. https://host/v1.")
+            else:
+                base_url = preset.base_urls[0]
+        if base_url and not settings.NOVAWEB_ALLOW_PRIVATE_ENDPOINTS and not base_url.startswith("https://"):
+            self.add_error("base_url", "Only https:// endpoints are allowed on this server.")
+        data["base_url"] = base_url
+        style = data.get("auth_style")
+        if style and style not in preset.auth_styles:
+            style = preset.auth_styles[0]
+        data["auth_style"] = style
+        if style == Credential.AuthStyle.HEADER and not data.get("auth_header"):
+            self.add_error("auth_header", "Name the header that carries the key, e.g. X-Api-Token.")
+        if style != Credential.AuthStyle.HEADER:
+            data["auth_header"] = ""
+        if base_url and not self.errors:
+            try:  # the provider layer's own rules for an endpoint, so there is one definition of "valid"
+                Endpoint(preset=preset.slug, base_url=base_url, auth_style=style,
+                         auth_header=data.get("auth_header", ""))
+            except ValueError as exc:
+                self.add_error("auth_header" if style == Credential.AuthStyle.HEADER else "base_url",
+                               str(exc).capitalize() + ".")
+        return data
+
+
+class RenameCredentialForm(forms.Form):
+    label = forms.CharField(label="Label", max_length=80)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from keys import views
+
+app_name = "keys"
+urlpatterns = [
+    path("", views.settings_home, name="settings"),
+    path("keys/", views.key_list, name="list"),
+    path("keys/<int:credential_id>/rename/", views.key_rename, name="rename"),
+    path("keys/<int:credential_id>/delete/", views.key_delete, name="delete"),
+]

@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("chat.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("settings/", include("keys.urls")),
+    path("admin/", admin.site.urls),
+]

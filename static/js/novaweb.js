@@ -1,0 +1,90 @@
+// The little the page needs beyond htmx: Enter to send, copy buttons, scrolling, reconnect, theme.
+(function () {
+  "use strict";
+
+  function composer() { return document.getElementById("composer"); }
+  function messages() { return document.getElementById("messages"); }
+
+  // Enter sends, Shift+Enter breaks the line (and IME composition is left alone).
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.id !== "message" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    if (target.value.trim()) composer().requestSubmit();
+  });
+
+  // Keep the newest text in view while the reader is at the bottom; leave them be if they scrolled up.
+  var stick = true;
+  document.addEventListener("scroll", function (event) {
+    var box = messages();
+    if (event.target === box) stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }, true);
+  function follow() { var box = messages(); if (box && stick) box.scrollTop = box.scrollHeight; }
+
+  // Code blocks get a copy button (added here, so the sanitiser never has to allow buttons).
+  function addCopyButtons(root) {
+    (root || document).querySelectorAll(".md pre").forEach(function (pre) {
+      if (pre.parentElement.classList.contains("code-wrap")) return;
+      var wrap = document.createElement("div");
+      wrap.className = "code-wrap";
+      pre.parentNode.insertBefore(wrap, pre);
+      wrap.appendChild(pre);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "copy";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", "Copy code");
+      wrap.appendChild(button);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.copy");
+    if (!button) return;
+    var code = button.parentElement.querySelector("pre").innerText;
+    var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(code).then(done, function () {});
+    else {
+      var area = document.createElement("textarea");
+      area.value = code; document.body.appendChild(area); area.select();
+      try { document.execCommand("copy"); done(); } finally { area.remove(); }
+    }
+  });
+
+  // The server accepted a send: it sent a fresh client id, so the composer can be cleared safely.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "client-id") {
+      var box = document.getElementById("message");
+      if (box) { box.value = ""; box.focus(); }
+    }
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); follow(); });
+
+  // Connection state, and a resync after a reconnect so nothing that happened meanwhile is missed.
+  var opened = false;
+  function setConnection(text) { var el = document.getElementById("connection"); if (el) el.textContent = text; }
+  document.addEventListener("htmx:wsOpen", function (event) {
+    setConnection("");
+    if (opened) event.detail.socketWrapper.send(JSON.stringify({ action: "resync" }));
+    opened = true;
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    if (!document.getElementById("composer")) return;
+    setConnection("Connection lost — reconnecting…");
+    // The extension retries by itself only after abnormal closes; a server going away (1001) is one too.
+    if (event.detail.event.code === 1001 || event.detail.event.code === 1000) {
+      setTimeout(function () { event.detail.socketWrapper.reconnect(); }, 500 + Math.random() * 1500);
+    }
+  });
+
+  // Theme: the toggle flips between light and dark and remembers the choice.
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-theme-toggle]")) return;
+    var root = document.documentElement;
+    var dark = root.dataset.theme ? root.dataset.theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
+    root.dataset.theme = dark ? "light" : "dark";
+    try { localStorage.setItem("novaweb-theme", root.dataset.theme); } catch (e) { /* storage disabled */ }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { addCopyButtons(document); follow(); });
+})();

@@ -1,0 +1,117 @@
+"""Shared fixtures: people, keys, the fake provider, broadcast capture, websocket clients."""
+
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from accounts.actions import do_sign_up
+from keys.actions import do_add_credential
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 — a test password
+ORIGIN = b"http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="session")
+def fake_provider():
+    from tests.fakeprovider import FakeProvider
+
+    provider = FakeProvider()
+    provider.start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def fake(fake_provider):
+    fake_provider.reset()
+    return fake_provider
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username=None):
+        return do_sign_up(username or f"user-{uuid.uuid4().hex[:8]}", PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def make_key(fake_provider):
+    def make(owner, *, preset="openai", dialect="openai", secret="sk-test-CANARY-0123456789", label=None,
+             auth_style="bearer", auth_header=""):
+        return do_add_credential(
+            owner, preset=preset, label=label or f"{preset} key {uuid.uuid4().hex[:4]}",
+            base_url=fake_provider.base_url(dialect), auth_style=auth_style, auth_header=auth_header,
+            secret=secret,
+        )
+
+    return make
+
+
+def session_cookie_for(user) -> bytes:
+    """A real session for `user`, as the browser would send it."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+
+
+@pytest.fixture
+def ws_connect():
+    """Open the conversation websocket through the real ASGI app, as `user`, from `origin`."""
+    from novaweb.asgi import application
+
+    opened = []
+
+    async def connect(user, conversation_id, origin=ORIGIN):
+        headers = [(b"origin", origin)] if origin else []
+        if user is not None:
+            headers.append((b"cookie", await sync_to_async(session_cookie_for)(user)))
+        communicator = WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers=headers)
+        connected, _ = await communicator.connect()
+        opened.append(communicator)
+        return communicator, connected
+
+    return connect
+
+
+@contextmanager
+def captured_broadcasts():
+    """Record every group send made through chat.broadcast: (group, event) pairs."""
+    from unittest import mock
+
+    from chat import broadcast
+
+    sent = []
+    original = broadcast.send_to_group
+
+    def record(group, event):
+        sent.append((group, event))
+        original(group, event)
+
+    with mock.patch.object(broadcast, "send_to_group", record):
+        yield sent
+
+
+@pytest.fixture
+def broadcasts():
+    with captured_broadcasts() as sent:
+        yield sent
