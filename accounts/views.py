@@ -2,9 +2,9 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, resolve_url
-from django_htmx.http import HttpResponseClientRedirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.actions import do_sign_up
 from accounts.forms import SignInForm, SignUpForm
@@ -25,7 +25,9 @@ def sign_up(request):
 
 sign_in = login_not_required(
     auth_views.LoginView.as_view(
-        template_name="accounts/sign_in.html", authentication_form=SignInForm, redirect_authenticated_user=True
+        template_name="accounts/sign_in.html",
+        authentication_form=SignInForm,
+        redirect_authenticated_user=True,
     )
 )
 

@@ -31,7 +31,9 @@ class SendResult:
 
 def do_create_conversation(user) -> Conversation:
     """A fresh conversation; an untouched empty one of the user's is reused instead of piling up."""
-    empty = Conversation.objects.for_user(user).filter(current_leaf__isnull=True, messages__isnull=True).first()
+    empty = (
+        Conversation.objects.for_user(user).filter(current_leaf__isnull=True, messages__isnull=True).first()
+    )
     if empty is not None:
         return empty
     last = Conversation.objects.for_user(user).exclude(credential=None).order_by("-updated_at").first()
@@ -59,8 +61,17 @@ def check_send(user, *, text: str, credential_id, model: str, max_chars: int):
     return text, credential, model
 
 
-def do_send_message(user, conversation: Conversation, *, text: str, client_id: uuid.UUID, credential_id,
-                    model: str, params: dict | None = None, max_chars: int) -> SendResult:
+def do_send_message(
+    user,
+    conversation: Conversation,
+    *,
+    text: str,
+    client_id: uuid.UUID,
+    credential_id,
+    model: str,
+    params: dict | None = None,
+    max_chars: int,
+) -> SendResult:
     """Save the user's message and an empty streaming reply, in one transaction, then tell the page.
 
     A repeated send with the same client id returns the first result. Only one reply per conversation
@@ -69,7 +80,9 @@ def do_send_message(user, conversation: Conversation, *, text: str, client_id: u
     text, credential, model = check_send(
         user, text=text, credential_id=credential_id, model=model, max_chars=max_chars
     )
-    cleaned_params = clean_params(PRESETS[credential.preset], params or {}) if credential.preset in PRESETS else {}
+    cleaned_params = (
+        clean_params(PRESETS[credential.preset], params or {}) if credential.preset in PRESETS else {}
+    )
     try:
         with transaction.atomic():
             locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -80,12 +93,20 @@ def do_send_message(user, conversation: Conversation, *, text: str, client_id: u
             if locked.messages.filter(state=Message.State.STREAMING).exists():
                 raise ActionError("A reply is still being written — stop it or wait for it to finish.")
             user_message = Message.objects.create(
-                conversation=locked, parent_id=locked.current_leaf_id, role=Message.Role.USER,
-                content=text, client_id=client_id,
+                conversation=locked,
+                parent_id=locked.current_leaf_id,
+                role=Message.Role.USER,
+                content=text,
+                client_id=client_id,
             )
             reply = Message.objects.create(
-                conversation=locked, parent=user_message, role=Message.Role.ASSISTANT,
-                state=Message.State.STREAMING, model=model, credential=credential, params=cleaned_params,
+                conversation=locked,
+                parent=user_message,
+                role=Message.Role.ASSISTANT,
+                state=Message.State.STREAMING,
+                model=model,
+                credential=credential,
+                params=cleaned_params,
             )
             locked.current_leaf = reply
             locked.credential = credential
@@ -175,5 +196,7 @@ def do_interrupt_stale_replies(*, stale_after: timedelta, keep_ids=(), conversat
             state=Message.State.INTERRUPTED, error=INTERRUPTED_BY_RESTART, updated_at=timezone.now()
         )
         for pk, conv_id in rows:
-            send_to_group_on_commit(conversation_group(conv_id), {"type": "message.updated", "message_id": pk})
+            send_to_group_on_commit(
+                conversation_group(conv_id), {"type": "message.updated", "message_id": pk}
+            )
     return len(rows)

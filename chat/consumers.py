@@ -86,8 +86,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         data = form.cleaned_data
         try:
             result = await database_sync_to_async(actions.do_send_message)(
-                self.user, self.conversation, text=data["message"], client_id=data["client_id"],
-                credential_id=data["credential"], model=data["model"] or "",
+                self.user,
+                self.conversation,
+                text=data["message"],
+                client_id=data["client_id"],
+                credential_id=data["credential"],
+                model=data["model"] or "",
                 max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
             )
         except actions.ActionError as exc:
@@ -138,8 +142,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             conversation_id=self.conversation.pk,
         )
         return list(
-            Message.objects.filter(conversation_id=self.conversation.pk, state=Message.State.STREAMING)
-            .values_list("pk", flat=True)
+            Message.objects.filter(
+                conversation_id=self.conversation.pk, state=Message.State.STREAMING
+            ).values_list("pk", flat=True)
         )
 
     async def _request_snapshot(self, message_id: int):

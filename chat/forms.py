@@ -1,13 +1,22 @@
 from django import forms
 
+from chat.text import clean_text
+
+
+class MessageTextField(forms.CharField):
+    """Text as typed, minus what PostgreSQL cannot store (NUL bytes, lone surrogates): cleaned, not refused."""
+
+    def to_python(self, value):
+        return clean_text(value) if isinstance(value, str) else super().to_python(value)
+
 
 class SendForm(forms.Form):
     """One websocket 'send' frame. Unknown fields are ignored; the message text is checked by the action."""
 
-    message = forms.CharField(required=False, strip=False)
+    message = MessageTextField(required=False, strip=False)
     client_id = forms.UUIDField()
     credential = forms.IntegerField(required=False, min_value=1)
-    model = forms.CharField(required=False, max_length=200)
+    model = MessageTextField(required=False, max_length=200)
 
 
 class StopForm(forms.Form):

@@ -11,11 +11,15 @@ class ConversationQuerySet(models.QuerySet):
 class Conversation(models.Model):
     """A tree of messages; `current_leaf` is the end of the path on screen."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
     title = models.CharField(max_length=200, blank=True)
     credential = models.ForeignKey("keys.Credential", null=True, blank=True, on_delete=models.SET_NULL)
     model = models.CharField(max_length=200, blank=True)
-    current_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    current_leaf = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,7 +50,9 @@ class Message(models.Model):
         INTERRUPTED = "interrupted", "Interrupted"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.DONE)
@@ -75,8 +81,11 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_conversation_created"),
-            models.Index(fields=["state", "updated_at"], name="message_state_updated",
-                         condition=models.Q(state="streaming")),
+            models.Index(
+                fields=["state", "updated_at"],
+                name="message_state_updated",
+                condition=models.Q(state="streaming"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -163,13 +163,15 @@ class Relay:
             return actions.ReplyOutcome(state=state, text=self.text, error=exc.message)
         except crypto.SecretUnreadable:
             return actions.ReplyOutcome(
-                state=Message.State.FAILED, text=self.text,
+                state=Message.State.FAILED,
+                text=self.text,
                 error="Your saved key can't be read any more — add it again under Settings → Keys.",
             )
         except Exception:
             log.exception("relay for reply %s failed", self.message_id)
             return actions.ReplyOutcome(
-                state=Message.State.FAILED, text=self.text,
+                state=Message.State.FAILED,
+                text=self.text,
                 error="Something went wrong on the server while writing this reply; what arrived is kept.",
             )
 
@@ -223,7 +225,8 @@ class Relay:
         offset, chunk = self._sent, full[self._sent :]
         self._sent = len(full)
         await self._layer.group_send(
-            self._group, {"type": "reply.delta", "message_id": self.message_id, "offset": offset, "text": chunk}
+            self._group,
+            {"type": "reply.delta", "message_id": self.message_id, "offset": offset, "text": chunk},
         )
 
     async def _flush_loop(self) -> None:
@@ -246,8 +249,12 @@ class Relay:
             elif kind == "relay.sync" and isinstance(event.get("reply_to"), str):
                 await self._layer.send(
                     event["reply_to"],
-                    {"type": "reply.snapshot", "message_id": self.message_id, "text": self.text,
-                     "status": self._status},
+                    {
+                        "type": "reply.snapshot",
+                        "message_id": self.message_id,
+                        "text": self.text,
+                        "status": self._status,
+                    },
                 )
 
     async def _finish(self, outcome: actions.ReplyOutcome, credential_id: int | None = None) -> None:
@@ -258,5 +265,6 @@ class Relay:
                 await database_sync_to_async(do_record_credential_use)(credential_id, error)
         except Exception:
             # The reaper will mark it interrupted with the last flushed text; say what was not saved.
-            log.exception("could not store the outcome of reply %s (%d characters)", self.message_id,
-                          len(outcome.text))
+            log.exception(
+                "could not store the outcome of reply %s (%d characters)", self.message_id, len(outcome.text)
+            )

@@ -16,7 +16,9 @@ SIDEBAR_PAGE_SIZE = 30
 
 def _sidebar_page(user, number=1):
     conversations = (
-        Conversation.objects.for_user(user).filter(current_leaf__isnull=False).order_by("-updated_at", "-id")
+        Conversation.objects.for_user(user)
+        .filter(current_leaf__isnull=False)
+        .order_by("-updated_at", "-id")
         .only("id", "title", "updated_at")
     )
     return Paginator(conversations, SIDEBAR_PAGE_SIZE).get_page(number)
@@ -24,7 +26,10 @@ def _sidebar_page(user, number=1):
 
 @require_GET
 def home(request):
-    context = {"sidebar": _sidebar_page(request.user), "has_keys": Credential.objects.for_user(request.user).exists()}
+    context = {
+        "sidebar": _sidebar_page(request.user),
+        "has_keys": Credential.objects.for_user(request.user).exists(),
+    }
     return TemplateResponse(request, "chat/home.html", context)
 
 

@@ -7,8 +7,9 @@ from keys import crypto
 from keys.models import Credential
 
 
-def do_add_credential(owner, *, preset: str, label: str, base_url: str, auth_style: str,
-                      auth_header: str, secret: str) -> Credential:
+def do_add_credential(
+    owner, *, preset: str, label: str, base_url: str, auth_style: str, auth_header: str, secret: str
+) -> Credential:
     return Credential.objects.create(
         owner=owner,
         preset=preset,
@@ -34,4 +35,6 @@ def do_delete_credential(credential: Credential) -> None:
 def do_record_credential_use(credential_id: int, error: str = "") -> None:
     """Note when a key was last used and the last error it met (plain words, never a secret)."""
     with transaction.atomic():
-        Credential.objects.filter(pk=credential_id).update(last_used_at=timezone.now(), last_error=error[:500])
+        Credential.objects.filter(pk=credential_id).update(
+            last_used_at=timezone.now(), last_error=error[:500]
+        )

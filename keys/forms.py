@@ -73,11 +73,17 @@ class CredentialForm(forms.Form):
             data["auth_header"] = ""
         if base_url and not self.errors:
             try:  # the provider layer's own rules for an endpoint, so there is one definition of "valid"
-                Endpoint(preset=preset.slug, base_url=base_url, auth_style=style,
-                         auth_header=data.get("auth_header", ""))
+                Endpoint(
+                    preset=preset.slug,
+                    base_url=base_url,
+                    auth_style=style,
+                    auth_header=data.get("auth_header", ""),
+                )
             except ValueError as exc:
-                self.add_error("auth_header" if style == Credential.AuthStyle.HEADER else "base_url",
-                               str(exc).capitalize() + ".")
+                self.add_error(
+                    "auth_header" if style == Credential.AuthStyle.HEADER else "base_url",
+                    str(exc).capitalize() + ".",
+                )
         return data
 
 

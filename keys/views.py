@@ -39,7 +39,10 @@ def key_list(request):
                 auth_header=data["auth_header"],
                 secret=data["api_key"],
             )
-            messages.success(request, f"Saved “{credential.label}”. The key is stored encrypted and will not be shown again.")
+            messages.success(
+                request,
+                f"Saved “{credential.label}”. The key is stored encrypted and will not be shown again.",
+            )
             return redirect("keys:list")
         return _keys_page(request, form, status=400)
     return _keys_page(request, CredentialForm(owner=request.user))

@@ -13,8 +13,22 @@ from django.contrib.sessions.backends.db import SessionStore
 from accounts.actions import do_sign_up
 from keys.actions import do_add_credential
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 — a test password
+PASSWORD = "correct horse battery staple"
 ORIGIN = b"http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Threads that ran ORM calls for async code keep their connections; end them before the test
+    database is dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,83 @@
+"""Who may open a conversation's websocket, and what garbage does to it (nothing)."""
+
+import json
+import uuid
+
+import pytest
+
+from chat.actions import do_create_conversation
+from chat.models import Message
+from tests.chat.wsclient import PageModel
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def conversation(alice):
+    return do_create_conversation(alice)
+
+
+async def test_anonymous_is_refused(ws_connect, conversation):
+    _, connected = await ws_connect(None, conversation.pk)
+    assert not connected
+
+
+@pytest.mark.parametrize("origin", [b"https://evil.example", None])
+async def test_foreign_or_missing_origin_is_refused(ws_connect, alice, conversation, origin):
+    _, connected = await ws_connect(alice, conversation.pk, origin=origin)
+    assert not connected
+
+
+async def test_someone_elses_conversation_is_refused_and_nothing_is_stored(ws_connect, bob, conversation, fake):
+    _, connected = await ws_connect(bob, conversation.pk)
+    assert not connected
+    _, connected = await ws_connect(bob, 999_999)
+    assert not connected
+    assert fake.requests == []
+    assert not await Message.objects.acount()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json at all",
+        "[1, 2, 3]",
+        json.dumps({"action": "dance"}),
+        json.dumps({"no": "action"}),
+        json.dumps({"action": "send"}),
+        json.dumps({"action": "send", "client_id": "not-a-uuid", "message": "hi"}),
+        json.dumps({"action": "stop", "message_id": "x"}),
+        json.dumps({"action": "stop", "message_id": 10**9}),
+        json.dumps({"action": "send", "client_id": str(uuid.uuid4()), "message": {"nested": [[[[]]]]}}),
+        "x" * 900_000,
+    ],
+)
+async def test_garbage_frames_get_an_error_and_the_socket_stays_usable(ws_connect, alice, conversation, frame):
+    communicator, connected = await ws_connect(alice, conversation.pk)
+    assert connected
+    page = PageModel(communicator)
+    await communicator.send_to(text_data=frame)
+    await page.until(lambda p: p.errors)
+    await page.send(action="send", client_id=str(uuid.uuid4()), message="", credential="", model="")
+    await page.until(lambda p: len(p.errors) >= 2)
+    assert page.errors[-1] == "Type a message first."
+    assert not await Message.objects.acount()
+    await communicator.disconnect()
+
+
+async def test_a_key_that_is_not_yours_cannot_be_used(ws_connect, alice, bob, conversation, make_key, fake):
+    bobs_key = await make_key_async(make_key, bob)
+    communicator, _ = await ws_connect(alice, conversation.pk)
+    page = PageModel(communicator)
+    await page.send(action="send", client_id=str(uuid.uuid4()), message="hi", credential=bobs_key.pk, model="m")
+    await page.until(lambda p: p.errors)
+    assert "not available" in page.errors[0]
+    assert fake.requests == []
+    assert not await Message.objects.acount()
+    await communicator.disconnect()
+
+
+async def make_key_async(make_key, owner, **kwargs):
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(make_key)(owner, **kwargs)
