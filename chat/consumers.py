@@ -21,6 +21,7 @@ from chat.broadcast import conversation_group, reply_control_group
 from chat.forms import SendForm, StopForm
 from chat.history import message_path
 from chat.models import Conversation, Message
+from chat.sidebar import sidebar_page
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +160,21 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     # --- events from actions and relays ---------------------------------------------------------------
     async def message_created(self, event):
-        messages = await database_sync_to_async(self._messages)(event["message_ids"])
-        for message in messages:
-            if message.is_streaming:
-                self.sent.setdefault(message.pk, 0)
-        await self.send(text_data=render_to_string(f"{TEMPLATE}#messages-append", {"messages": messages}))
+        html, streaming = await database_sync_to_async(self._render_created)(event["message_ids"])
+        for message_id in streaming:
+            self.sent.setdefault(message_id, 0)
+        await self.send(text_data=html)
+
+    def _render_created(self, message_ids) -> tuple[str, list[int]]:
+        """The new bubbles, plus the title and sidebar that a first message changes."""
+        messages = self._messages(message_ids)
+        context = {
+            "messages": messages,
+            "conversation": Conversation.objects.get(pk=self.conversation.pk),
+            "sidebar": sidebar_page(self.user),
+        }
+        html = render_to_string(f"{TEMPLATE}#messages-append", context)
+        return html, [m.pk for m in messages if m.is_streaming]
 
     async def message_updated(self, event):
         messages = await database_sync_to_async(self._messages)([event["message_id"]])

@@ -1,6 +1,5 @@
 import uuid
 
-from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
@@ -8,26 +7,14 @@ from django.views.decorators.http import require_GET, require_POST
 from chat.access import access_conversation
 from chat.actions import do_create_conversation
 from chat.history import message_path
-from chat.models import Conversation
+from chat.sidebar import sidebar_page
 from keys.models import Credential
-
-SIDEBAR_PAGE_SIZE = 30
-
-
-def _sidebar_page(user, number=1):
-    conversations = (
-        Conversation.objects.for_user(user)
-        .filter(current_leaf__isnull=False)
-        .order_by("-updated_at", "-id")
-        .only("id", "title", "updated_at")
-    )
-    return Paginator(conversations, SIDEBAR_PAGE_SIZE).get_page(number)
 
 
 @require_GET
 def home(request):
     context = {
-        "sidebar": _sidebar_page(request.user),
+        "sidebar": sidebar_page(request.user),
         "has_keys": Credential.objects.for_user(request.user).exists(),
     }
     return TemplateResponse(request, "chat/home.html", context)
@@ -36,7 +23,7 @@ def home(request):
 @require_GET
 def conversation_list(request):
     """More of the sidebar, loaded as the user scrolls."""
-    context = {"sidebar": _sidebar_page(request.user, request.GET.get("page", 1))}
+    context = {"sidebar": sidebar_page(request.user, request.GET.get("page", 1))}
     return TemplateResponse(request, "chat/home.html#sidebar-items", context)
 
 
@@ -56,6 +43,6 @@ def conversation(request, conversation_id):
         "credentials": credentials,
         "selected_credential": conversation.credential_id or (credentials[0].pk if credentials else None),
         "client_id": uuid.uuid4(),
-        "sidebar": _sidebar_page(request.user),
+        "sidebar": sidebar_page(request.user),
     }
     return TemplateResponse(request, "chat/conversation.html", context)

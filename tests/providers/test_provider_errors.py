@@ -1,0 +1,231 @@
+"""Error dialects, classification, messages, redaction, and Retry-After parsing (no network)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from email.utils import formatdate
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from providers import KINDS, PRESETS, ProviderError, RetryPolicy
+from providers.errors import (
+    error_from_payload,
+    error_from_response,
+    parse_error_body,
+    parse_error_payload,
+    redact,
+)
+from providers.http import KeyAuth
+from providers.retry import parse_retry_after
+from providers.types import Endpoint
+
+from .helpers import KEY
+
+NOVISURF, NOVAKIT, NOVITA, OPENAI = (PRESETS[s] for s in ("novisurf", "novakit", "novita", "openai"))
+
+
+def body(payload) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def test_three_dialects_parse():
+    openai = parse_error_payload(
+        {"error": {"message": "Bad key", "type": "invalid_request_error", "code": "invalid_api_key"}}
+    )
+    assert (openai.known, openai.code, openai.message) == (True, "invalid_api_key", "Bad key")
+    typed = parse_error_payload({"error": {"message": "m", "type": "server_error", "code": None}})
+    assert typed.code == "server_error"
+    novakit = parse_error_payload(
+        {"error": "Quota exceeded for chat_tokens", "code": "quota_exceeded", "remaining": 0}
+    )
+    assert (novakit.code, novakit.message) == ("quota_exceeded", "Quota exceeded for chat_tokens")
+    novita = parse_error_payload({"code": 404, "reason": "MODEL_NOT_FOUND", "message": "not found"})
+    assert (novita.code, novita.message, novita.status_hint) == ("model_not_found", "not found", 404)
+    assert parse_error_payload({"choices": []}) is None
+    assert parse_error_payload(["error"]) is None
+
+
+@pytest.mark.parametrize(
+    ("preset", "status", "payload", "kind", "fragment"),
+    [
+        (NOVISURF, 401, {"error": {"message": "no", "type": "x", "code": "invalid_api_key"}}, "auth",
+         "Novisurf: the key was rejected — check the key and its auth header style."),
+        (NOVISURF, 402, {"error": {"message": "pay", "type": "x", "code": "insufficient_credits"}}, "credits",
+         "Novisurf: out of credits — top up your account."),
+        (NOVAKIT, 401, {"error": "Invalid or missing API key", "code": "unauthorized"}, "auth", "NovaKit: the key was rejected — check the key."),
+        (NOVAKIT, 402, {"error": "Quota exceeded", "code": "quota_exceeded", "remaining": 0}, "credits", "NovaKit: out of credits"),
+        (NOVAKIT, 403, {"error": "API key missing chat scope", "code": "forbidden"}, "forbidden", "NovaKit: your key lacks the chat scope"),
+        (NOVAKIT, 400, {"error": "messages is required", "code": "invalid_request"}, "bad_request",
+         "NovaKit: the request was rejected (messages is required) — check the model and parameters."),
+        (NOVAKIT, 429, {"error": "Too many requests", "code": "rate_limited", "remaining": 0}, "rate_limited", "NovaKit: rate-limited"),
+        (NOVAKIT, 500, {"error": "Internal error", "code": "server_error"}, "unavailable", "NovaKit: Provider error (HTTP 500)"),
+        (NOVITA, 401, {"code": 401, "reason": "INVALID_API_KEY", "message": "bad"}, "auth", "Novita AI: the key was rejected"),
+        (NOVITA, 403, {"code": 403, "reason": "NOT_ENOUGH_BALANCE", "message": "poor"}, "credits", "Novita AI: out of credits"),
+        (NOVITA, 404, {"code": 404, "reason": "MODEL_NOT_FOUND", "message": "?"}, "model_not_found",
+         "Novita AI: this model does not exist — check the model name or refresh the model list."),
+        (NOVITA, 429, {"code": 429, "reason": "RATE_LIMIT_EXCEEDED", "message": "slow"}, "rate_limited", "Novita AI: rate-limited"),
+        (NOVITA, 500, {"code": 500, "reason": "MODEL_NOT_AVAILABLE", "message": "down"}, "unavailable",
+         "Novita AI: this model is not available right now"),
+        (OPENAI, 429, {"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}}, "credits",
+         "OpenAI-compatible: out of credits"),
+        (OPENAI, 404, {"error": {"message": "The model `x` does not exist", "type": "invalid_request_error", "code": None}},
+         "model_not_found", "this model does not exist"),
+        (OPENAI, 403, {"error": {"message": "nope", "type": "permission_error", "code": None}}, "forbidden",
+         "OpenAI-compatible: the key is not allowed to do this"),
+    ],
+)  # fmt: skip
+def test_status_and_dialect_map_to_kind_and_message(preset, status, payload, kind, fragment):
+    err = error_from_response(preset, status, body(payload), "application/json")
+    assert (err.kind, err.status) == (kind, status)
+    assert fragment in err.message and err.message.startswith(preset.name + ": ")
+    assert err.retryable == (kind in ("rate_limited", "unavailable"))
+    assert err.detail  # the provider's own words are kept
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type"),
+    [
+        (b"<html><body><h1>502 Bad Gateway</h1><hr>cloudflare</body></html>", "text/html"),
+        (b"upstream connect error", "text/plain"),
+        (b"", ""),
+        (b"x" * 2_000_000, "text/plain"),
+        (b'{"unexpected": true}', "application/json"),
+        (b'{"error": ', "application/json"),
+        (b"\xff\xfe\x00garbage", "application/octet-stream"),
+    ],
+)
+def test_unknown_shapes_give_provider_error_with_status(raw, content_type):
+    err = error_from_response(NOVISURF, 502, raw, content_type)
+    assert err.kind == "unavailable" and err.retryable
+    assert err.message == "Novisurf: Provider error (HTTP 502) — try again in a moment."
+    assert len(err.detail) <= 300 and "<" not in err.detail
+
+
+def test_unknown_404_points_at_the_base_url():
+    err = error_from_response(OPENAI, 404, b"Not Found", "text/plain")
+    assert err.kind == "upstream" and "check the base URL" in err.message
+
+
+def test_in_stream_errors_in_each_dialect():
+    for preset, payload in [
+        (NOVISURF, {"error": {"message": "boom", "type": "server_error", "code": None}}),
+        (NOVAKIT, {"error": "Upstream model error", "code": "server_error"}),
+        (NOVITA, {"code": 500, "reason": "MODEL_NOT_AVAILABLE", "message": "boom"}),
+    ]:
+        err = error_from_payload(preset, parse_error_payload(payload))
+        assert err.kind == "unavailable" and err.message.startswith(preset.name)
+    odd = error_from_payload(NOVAKIT, parse_error_payload({"error": "weird", "code": "teapot"}))
+    assert (
+        odd.kind == "upstream"
+        and odd.message == "NovaKit: the provider reported an error — try again in a moment."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Incorrect API key provided: {KEY}. You can find your key at ...",
+        "key lsk_abcdefghijklmnop was rejected",
+        "sk_live_0123456789abcdef and sk-proj-ABCDEF0123456789",
+        "Authorization: Bearer abc.def.ghi",
+        "token 0123456789abcdef0123456789abcdef0123 leaked",
+        "aGVsbG8gd29ybGQhIFRoaXMgaXMgYSBzZWNyZXQ0MjQy in base64",
+    ],
+)
+def test_redaction_of_secret_looking_text(text):
+    out = redact(text)
+    assert "[redacted]" in out
+    for secret in (KEY, "lsk_abcdefghijklmnop", "sk_live_0123456789abcdef", "sk-proj-ABCDEF0123456789", "abc.def.ghi",
+                   "0123456789abcdef0123456789abcdef0123", "aGVsbG8gd29ybGQhIFRoaXMgaXMgYSBzZWNyZXQ0MjQy"):  # fmt: skip
+        assert secret not in out
+
+
+def test_redaction_keeps_ordinary_text_and_truncates():
+    text = "The model `deepseek/deepseek-r1-distill-llama-70b` is unknown, see https://novita.ai/docs/guides/llm-api"
+    assert redact(text) == text
+    assert redact("plain-password", secret="plain-password") == "[redacted]"
+    long = redact("word " * 500)
+    assert len(long) == 300 and long.endswith("…")
+    # Redaction runs before truncation: a key straddling the cut is still removed entirely.
+    assert "sk-" not in redact("a" * 290 + " sk-abcdefghijklmnopqrstuvwxyz")
+
+
+def test_error_detail_never_holds_a_plain_key():
+    secret = "invalid-but-plain"
+    err = error_from_response(
+        NOVISURF,
+        401,
+        body({"error": {"message": f"Incorrect API key provided: {secret}.", "code": "invalid_api_key"}}),
+        secret=secret,
+    )
+    assert secret not in err.detail and "[redacted]" in err.detail
+
+
+def test_provider_error_str_repr_pickle():
+    err = ProviderError(
+        "rate_limited", "Novisurf: rate-limited — wait.", status=429, detail="d", retry_after=2.0
+    )
+    assert str(err) == "Novisurf: rate-limited — wait."
+    assert (
+        repr(err)
+        == "ProviderError(kind='rate_limited', status=429, message='Novisurf: rate-limited — wait.')"
+    )
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.kind, copy.message, copy.status, copy.retryable, copy.detail, copy.retry_after) == (
+        "rate_limited", err.message, 429, True, "d", 2.0)  # fmt: skip
+    expected_kinds = {"auth", "credits", "forbidden", "model_not_found", "rate_limited", "unavailable", "bad_request",
+                      "unreachable", "timeout", "stream_cut", "protocol", "redirect", "upstream"}  # fmt: skip
+    assert expected_kinds == KINDS
+    with pytest.raises(ValueError):
+        ProviderError("oops", "x")
+
+
+def test_key_auth_repr_hides_the_key():
+    auth = KeyAuth(Endpoint("novisurf", "https://h/v1", "x-api-key"), KEY)
+    assert KEY not in repr(auth) and KEY not in str(auth) and "x-api-key" in repr(auth)
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after("5") == 5.0
+    assert parse_retry_after(" 0.5 ") == 0.5
+    assert parse_retry_after("-3") == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("nan") is None
+    now = time.time()
+    assert parse_retry_after(formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1.5)
+    assert parse_retry_after(formatdate(now - 30, usegmt=True), now=now) == 0.0
+    assert parse_retry_after("99999999") == 24 * 3600.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(attempt=st.integers(1, 10), retry_after=st.none() | st.floats(0, 100))
+def test_backoff_is_bounded_and_honours_retry_after(attempt, retry_after):
+    policy = RetryPolicy(base_delay=0.5, max_delay=4.0)
+    delay = policy.delay(attempt, retry_after)
+    if retry_after is None:
+        assert 0 <= delay <= min(4.0, 0.5 * 2 ** (attempt - 1))
+    else:
+        assert retry_after <= delay <= retry_after + 0.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(max_size=600), status=st.integers(400, 599))
+def test_error_parsing_never_raises(raw, status):
+    err = error_from_response(NOVITA, status, raw, "application/json")
+    assert err.kind in KINDS and err.message.startswith("Novita AI: ") and len(err.detail) <= 300
+    assert isinstance(parse_error_body(raw).message, str)
+
+
+def test_a_call_bundle_never_shows_the_key():
+    from providers.http import DEFAULT_TIMEOUTS
+    from providers.retry import DEFAULT_RETRY
+    from providers.transport import make_call
+
+    call = make_call(Endpoint("novisurf", "https://h/v1"), f"  {KEY} ", "chat/completions", "chat",
+                     {"model": "m"}, DEFAULT_TIMEOUTS, DEFAULT_RETRY, None)  # fmt: skip
+    assert call.secret == KEY and KEY not in repr(call) and KEY not in str(call)
