@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _running: dict[int, "Relay"] = {}
 
 HEARTBEAT_SECONDS = 10.0
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def running_reply_ids() -> set[int]:
@@ -58,7 +59,10 @@ async def stop_all_relays() -> None:
     relays = list(_running.values())
     for relay in relays:
         relay.shutdown()
-    await asyncio.gather(*(r.task for r in relays if r.task), return_exceptions=True)
+    tasks = [r.task for r in relays if r.task]
+    if tasks:
+        # Storing the outcome is one short transaction each; never hold shutdown for long.
+        await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
 
 
 class Relay:
@@ -83,8 +87,8 @@ class Relay:
         self._cancel_stream("shutdown")
 
     def _cancel_stream(self, reason: str) -> None:
+        self._end_reason = self._end_reason or reason  # also honoured if the stream has not started yet
         if self._stream_task and not self._stream_task.done():
-            self._end_reason = self._end_reason or reason
             self._stream_task.cancel()
 
     @property
@@ -112,6 +116,8 @@ class Relay:
         ]
         try:
             self._stream_task = asyncio.create_task(self._stream(context))
+            if self._end_reason:
+                self._stream_task.cancel()
             try:
                 outcome = await asyncio.shield(self._stream_task)
             except asyncio.CancelledError:

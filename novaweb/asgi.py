@@ -12,6 +12,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from novaweb import shutdown  # noqa: E402
+
+shutdown.install()
 
 application = ProtocolTypeRouter(
     {
