@@ -12,8 +12,11 @@ from datetime import timedelta
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
 from django.http import Http404
 from django.template.loader import render_to_string
+from django.utils.crypto import constant_time_compare
 
 from chat import actions, relay
 from chat.access import access_conversation, access_message
@@ -24,6 +27,7 @@ from chat.models import Conversation, Message
 from chat.sidebar import sidebar_page
 
 log = logging.getLogger(__name__)
+User = get_user_model()
 
 TEMPLATE = "chat/conversation.html"
 # Generous for a 100,000-character message in JSON with escapes; anything bigger is refused unread.
@@ -69,6 +73,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if not isinstance(content, dict):
             await self._error("The page sent something unreadable; reload it if this repeats.")
             return
+        if not await database_sync_to_async(self._session_still_valid)():
+            await self._error(
+                "Your session has ended — sign in again to keep chatting. Your text is still here."
+            )
+            await self.close(code=4401)
+            return
         action = content.get("action")
         if action == "send":
             await self._send_message(content)
@@ -78,6 +88,19 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._resync()
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
+
+    def _session_still_valid(self) -> bool:
+        """Re-checked on every frame: signing out, a password change or deactivation ends this socket too."""
+        session_key = self.scope["session"].session_key
+        if not session_key:
+            return False
+        session = SessionStore(session_key=session_key)
+        user = User.objects.filter(pk=self.user.pk, is_active=True).first()
+        return (
+            user is not None
+            and session.get(SESSION_KEY) == str(user.pk)
+            and constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
+        )
 
     async def _send_message(self, content):
         form = SendForm(content)

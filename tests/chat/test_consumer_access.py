@@ -4,6 +4,7 @@ import json
 import uuid
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from chat.actions import do_create_conversation
 from chat.models import Message
@@ -28,7 +29,9 @@ async def test_foreign_or_missing_origin_is_refused(ws_connect, alice, conversat
     assert not connected
 
 
-async def test_someone_elses_conversation_is_refused_and_nothing_is_stored(ws_connect, bob, conversation, fake):
+async def test_someone_elses_conversation_is_refused_and_nothing_is_stored(
+    ws_connect, bob, conversation, fake
+):
     _, connected = await ws_connect(bob, conversation.pk)
     assert not connected
     _, connected = await ws_connect(bob, 999_999)
@@ -52,7 +55,9 @@ async def test_someone_elses_conversation_is_refused_and_nothing_is_stored(ws_co
         "x" * 900_000,
     ],
 )
-async def test_garbage_frames_get_an_error_and_the_socket_stays_usable(ws_connect, alice, conversation, frame):
+async def test_garbage_frames_get_an_error_and_the_socket_stays_usable(
+    ws_connect, alice, conversation, frame
+):
     communicator, connected = await ws_connect(alice, conversation.pk)
     assert connected
     page = PageModel(communicator)
@@ -69,7 +74,9 @@ async def test_a_key_that_is_not_yours_cannot_be_used(ws_connect, alice, bob, co
     bobs_key = await make_key_async(make_key, bob)
     communicator, _ = await ws_connect(alice, conversation.pk)
     page = PageModel(communicator)
-    await page.send(action="send", client_id=str(uuid.uuid4()), message="hi", credential=bobs_key.pk, model="m")
+    await page.send(
+        action="send", client_id=str(uuid.uuid4()), message="hi", credential=bobs_key.pk, model="m"
+    )
     await page.until(lambda p: p.errors)
     assert "not available" in page.errors[0]
     assert fake.requests == []
@@ -81,3 +88,29 @@ async def make_key_async(make_key, owner, **kwargs):
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(make_key)(owner, **kwargs)
+
+
+@pytest.mark.parametrize("how", ["sign_out", "deactivate", "password_change"])
+async def test_an_open_socket_stops_working_once_the_session_ends(ws_connect, alice, conversation, how):
+    from django.contrib.sessions.models import Session
+
+    communicator, connected = await ws_connect(alice, conversation.pk)
+    assert connected
+
+    @sync_to_async
+    def end_session():
+        if how == "sign_out":
+            Session.objects.all().delete()
+        elif how == "deactivate":
+            type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+        else:
+            alice.set_password("a whole new password 123")
+            alice.save()
+
+    await end_session()
+    page = PageModel(communicator)
+    await page.send(action="send", client_id=str(uuid.uuid4()), message="hi", credential="", model="")
+    await page.until(lambda p: p.errors)
+    assert "session has ended" in page.errors[0]
+    assert (await communicator.receive_output(timeout=2))["type"] == "websocket.close"
+    assert not await Message.objects.acount()
