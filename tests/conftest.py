@@ -67,11 +67,23 @@ def bob(make_user):
 
 @pytest.fixture
 def make_key(fake_provider):
-    def make(owner, *, preset="openai", dialect="openai", secret="sk-test-CANARY-0123456789", label=None,
-             auth_style="bearer", auth_header=""):
+    def make(
+        owner,
+        *,
+        preset="openai",
+        dialect="openai",
+        secret="sk-test-CANARY-0123456789",
+        label=None,
+        auth_style="bearer",
+        auth_header="",
+    ):
         return do_add_credential(
-            owner, preset=preset, label=label or f"{preset} key {uuid.uuid4().hex[:4]}",
-            base_url=fake_provider.base_url(dialect), auth_style=auth_style, auth_header=auth_header,
+            owner,
+            preset=preset,
+            label=label or f"{preset} key {uuid.uuid4().hex[:4]}",
+            base_url=fake_provider.base_url(dialect),
+            auth_style=auth_style,
+            auth_header=auth_header,
             secret=secret,
         )
 
@@ -99,7 +111,9 @@ def ws_connect():
         headers = [(b"origin", origin)] if origin else []
         if user is not None:
             headers.append((b"cookie", await sync_to_async(session_cookie_for)(user)))
-        communicator = WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers=headers)
+        communicator = WebsocketCommunicator(
+            application, f"/ws/conversations/{conversation_id}/", headers=headers
+        )
         connected, _ = await communicator.connect()
         opened.append(communicator)
         return communicator, connected

@@ -38,7 +38,14 @@ async def run_reply(ws_connect, user, conversation, key, model, text="hello"):
         ("novita", "novita", "sk-test-0000000000", "missing-model", "failed", "does not exist"),
         ("openai", "openai", "sk-test-0000000000", "fake-model~status=500", "failed", ""),
         ("openai", "openai", "sk-test-0000000000", "fake-model~tokens=30~cut=10", "interrupted", "cut off"),
-        ("openai", "openai", "sk-test-0000000000", "fake-model~tokens=30~no_done=1", "interrupted", "cut off"),
+        (
+            "openai",
+            "openai",
+            "sk-test-0000000000",
+            "fake-model~tokens=30~no_done=1",
+            "interrupted",
+            "cut off",
+        ),
         ("openai", "openai", "sk-test-0000000000", "fake-model~tokens=30~error_after=5", "failed", ""),
     ],
 )
@@ -61,12 +68,16 @@ async def test_provider_errors_are_explained_in_the_bubble(
 
 async def test_rate_limit_is_retried_before_the_first_token(ws_connect, alice, conversation, make_key, fake):
     key = await sync_to_async(make_key)(alice)
-    reply, page = await run_reply(ws_connect, alice, conversation, key, "fake-model~status=429~retry_after=0~fail_first=1")
+    reply, page = await run_reply(
+        ws_connect, alice, conversation, key, "fake-model~status=429~retry_after=0~fail_first=1"
+    )
     assert reply.state == Message.State.DONE
     assert any("retrying (" in f for f in page.frames)
 
 
-async def test_a_key_deleted_before_the_reply_starts_fails_it_in_words(alice, conversation, make_key, broadcasts):
+async def test_a_key_deleted_before_the_reply_starts_fails_it_in_words(
+    alice, conversation, make_key, broadcasts
+):
     from chat import actions, relay
 
     key = await sync_to_async(make_key)(alice)
@@ -78,11 +89,18 @@ async def test_a_key_deleted_before_the_reply_starts_fails_it_in_words(alice, co
     reply = await Message.objects.aget(pk=result.reply.pk)
     assert reply.state == Message.State.FAILED
     assert "key chosen for this chat was deleted" in reply.error
-    assert (f"conversation.{conversation.pk}", {"type": "message.updated", "message_id": reply.pk}) in broadcasts
+    assert (
+        f"conversation.{conversation.pk}",
+        {"type": "message.updated", "message_id": reply.pk},
+    ) in broadcasts
 
 
-async def test_nul_bytes_and_surrogates_from_the_model_are_stored_safely(ws_connect, alice, conversation, make_key):
+async def test_nul_bytes_and_surrogates_from_the_model_are_stored_safely(
+    ws_connect, alice, conversation, make_key
+):
     key = await sync_to_async(make_key)(alice)
-    reply, _ = await run_reply(ws_connect, alice, conversation, key, "fake-model", text="echo: a\x00b \ud800 c")
+    reply, _ = await run_reply(
+        ws_connect, alice, conversation, key, "fake-model", text="echo: a\x00b \ud800 c"
+    )
     assert reply.state == Message.State.DONE
     assert "\x00" not in reply.content

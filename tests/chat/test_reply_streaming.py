@@ -32,8 +32,9 @@ async def open_page(ws_connect, user, conversation):
 
 
 async def send(page, key, text, model="fake-model", client_id=None):
-    await page.send(action="send", client_id=client_id or str(uuid.uuid4()), message=text,
-                    credential=key.pk, model=model)
+    await page.send(
+        action="send", client_id=client_id or str(uuid.uuid4()), message=text, credential=key.pk, model=model
+    )
 
 
 async def reply_of(conversation) -> Message:
@@ -57,7 +58,9 @@ async def wait_relays_idle():
     raise AssertionError("a relay is still running")
 
 
-async def test_a_reply_streams_token_by_token_then_settles_as_rendered_markdown(ws_connect, alice, conversation, key, fake):
+async def test_a_reply_streams_token_by_token_then_settles_as_rendered_markdown(
+    ws_connect, alice, conversation, key, fake
+):
     page = await open_page(ws_connect, alice, conversation)
     await send(page, key, "Hello there", model="fake-model~tokens=30~interval=5")
     reply = None
@@ -100,7 +103,11 @@ async def test_history_goes_back_to_the_provider(ws_connect, alice, conversation
     await send(page, key, "second question")
     await page.until(lambda p: len(p.final_state) == 2)
     sent = [(m["role"], m["content"].strip()) for m in fake.requests[-1]["json"]["messages"]]
-    assert sent == [("user", "echo: first answer"), ("assistant", "first answer"), ("user", "second question")]
+    assert sent == [
+        ("user", "echo: first answer"),
+        ("assistant", "first answer"),
+        ("user", "second question"),
+    ]
     await page.communicator.disconnect()
 
 
@@ -158,7 +165,9 @@ async def test_a_second_tab_sees_the_same_reply(ws_connect, alice, conversation,
         await page.communicator.disconnect()
 
 
-async def test_the_text_reaches_the_database_about_once_a_second_not_per_token(ws_connect, alice, conversation, key):
+async def test_the_text_reaches_the_database_about_once_a_second_not_per_token(
+    ws_connect, alice, conversation, key
+):
     page = await open_page(ws_connect, alice, conversation)
     with mock.patch.object(actions, "do_save_reply_progress", wraps=actions.do_save_reply_progress) as flush:
         await send(page, key, "Slowly", model="fake-model~tokens=100~interval=25")  # ~2.5 s
@@ -193,8 +202,15 @@ async def test_one_reply_at_a_time_per_conversation(ws_connect, alice, conversat
 async def test_a_stale_streaming_reply_is_marked_interrupted_on_connect(ws_connect, alice, conversation, key):
     @sync_to_async
     def leave_a_dead_reply():
-        result = actions.do_send_message(alice, conversation, text="hello", client_id=uuid.uuid4(),
-                                         credential_id=key.pk, model="m", max_chars=1000)
+        result = actions.do_send_message(
+            alice,
+            conversation,
+            text="hello",
+            client_id=uuid.uuid4(),
+            credential_id=key.pk,
+            model="m",
+            max_chars=1000,
+        )
         Message.objects.filter(pk=result.reply.pk).update(content="half a th")
         Message.objects.filter(pk=result.reply.pk).update(
             updated_at=result.reply.updated_at - __import__("datetime").timedelta(minutes=5)

@@ -27,7 +27,9 @@ class PageModel:
         for message_id, text in SNAPSHOT.findall(frame):
             self.stream_text[int(message_id)] = html.unescape(text)
         for message_id, text in DELTA.findall(frame):
-            self.stream_text[int(message_id)] = self.stream_text.get(int(message_id), "") + html.unescape(text)
+            self.stream_text[int(message_id)] = self.stream_text.get(int(message_id), "") + html.unescape(
+                text
+            )
         for message_id, state in FINAL.findall(frame):
             self.final_state[int(message_id)] = state
         self.errors += [html.unescape(e) for e in ERROR.findall(frame) if e.strip()]

@@ -16,8 +16,12 @@ def signed_in(client, alice):
 
 def add_key(client, **overrides):
     data = {
-        "provider": "novisurf", "label": "Team Novisurf", "base_url": "", "auth_style": "x-api-key",
-        "auth_header": "", "api_key": CANARY,
+        "provider": "novisurf",
+        "label": "Team Novisurf",
+        "base_url": "",
+        "auth_style": "x-api-key",
+        "auth_header": "",
+        "api_key": CANARY,
     }
     data.update(overrides)
     return client.post(reverse("keys:list"), data)
@@ -51,11 +55,21 @@ def test_a_rejected_form_does_not_echo_the_secret(signed_in):
 def test_openai_compatible_needs_a_base_url_and_a_valid_custom_header(signed_in):
     response = add_key(signed_in, provider="openai", base_url="", auth_style="bearer")
     assert response.status_code == 400 and b"needs a base URL" in response.content
-    response = add_key(signed_in, provider="openai", base_url="http://127.0.0.1:9/v1", auth_style="header",
-                       auth_header="Content-Type")
+    response = add_key(
+        signed_in,
+        provider="openai",
+        base_url="http://127.0.0.1:9/v1",
+        auth_style="header",
+        auth_header="Content-Type",
+    )
     assert response.status_code == 400
-    response = add_key(signed_in, provider="openai", base_url="http://127.0.0.1:9/v1", auth_style="header",
-                       auth_header="X-Api-Token")
+    response = add_key(
+        signed_in,
+        provider="openai",
+        base_url="http://127.0.0.1:9/v1",
+        auth_style="header",
+        auth_header="X-Api-Token",
+    )
     assert response.status_code == 302
     assert Credential.objects.get().auth_header == "X-Api-Token"
 
@@ -67,8 +81,15 @@ def test_auth_style_not_offered_by_a_provider_falls_back_to_its_own(signed_in):
 
 @pytest.mark.parametrize(
     "garbage",
-    [{}, {"provider": "nope"}, {"api_key": "with space inside"}, {"api_key": "x" * 5000},
-     {"base_url": "javascript:alert(1)"}, {"label": "x" * 500}, {"api_key": "short"}],
+    [
+        {},
+        {"provider": "nope"},
+        {"api_key": "with space inside"},
+        {"api_key": "x" * 5000},
+        {"base_url": "javascript:alert(1)"},
+        {"label": "x" * 500},
+        {"api_key": "short"},
+    ],
 )
 def test_garbage_gets_a_clear_400_never_a_500(signed_in, garbage):
     response = add_key(signed_in, **garbage) if garbage else signed_in.post(reverse("keys:list"), {})
