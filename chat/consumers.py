@@ -8,6 +8,7 @@ import json
 import logging
 import uuid
 from datetime import timedelta
+from functools import cache
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.http import Http404
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.utils.crypto import constant_time_compare
 
 from chat import actions, relay
@@ -30,6 +31,18 @@ log = logging.getLogger(__name__)
 User = get_user_model()
 
 TEMPLATE = "chat/conversation.html"
+
+
+@cache
+def _partial(name: str):
+    """The compiled partial `name` of the conversation template (looked up once: deltas are a hot path)."""
+    return get_template(f"{TEMPLATE}#{name}")
+
+
+def render_partial(name: str, context: dict) -> str:
+    return _partial(name).render(context)
+
+
 # Generous for a 100,000-character message in JSON with escapes; anything bigger is refused unread.
 MAX_FRAME_CHARS = 8 * 100_000
 
@@ -125,7 +138,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             self.sent[result.reply.id] = 0
             relay.start_relay(result.reply.id)
         # This page's composer is cleared and gets a fresh id for its next send.
-        await self.send(text_data=render_to_string(f"{TEMPLATE}#composer-reset", {"client_id": uuid.uuid4()}))
+        await self.send(text_data=render_partial("composer-reset", {"client_id": uuid.uuid4()}))
 
     async def _stop_reply(self, content):
         form = StopForm(content)
@@ -152,7 +165,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     def _render_messages(self) -> str:
         conversation = Conversation.objects.get(pk=self.conversation.pk)
-        return render_to_string(f"{TEMPLATE}#messages-oob", {"path": message_path(conversation)})
+        return render_partial("messages-oob", {"path": message_path(conversation)})
 
     async def _sync_streaming_replies(self):
         streaming = await database_sync_to_async(self._streaming_reply_ids)()
@@ -179,7 +192,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         )
 
     async def _error(self, text: str):
-        await self.send(text_data=render_to_string(f"{TEMPLATE}#composer-error", {"error": text}))
+        await self.send(text_data=render_partial("composer-error", {"error": text}))
 
     # --- events from actions and relays ---------------------------------------------------------------
     async def message_created(self, event):
@@ -196,7 +209,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             "conversation": Conversation.objects.get(pk=self.conversation.pk),
             "sidebar": sidebar_page(self.user),
         }
-        html = render_to_string(f"{TEMPLATE}#messages-append", context)
+        html = render_partial("messages-append", context)
         return html, [m.pk for m in messages if m.is_streaming]
 
     async def message_updated(self, event):
@@ -204,7 +217,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if not messages:
             return
         self.sent.pop(messages[0].pk, None)
-        await self.send(text_data=render_to_string(f"{TEMPLATE}#message-oob", {"message": messages[0]}))
+        await self.send(text_data=render_partial("message-oob", {"message": messages[0]}))
 
     def _messages(self, ids) -> list[Message]:
         return list(Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids).order_by("id"))
@@ -220,16 +233,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         tail = text[have - offset :]
         if tail:
             self.sent[message_id] = offset + len(text)
-            await self.send(
-                text_data=render_to_string(f"{TEMPLATE}#delta", {"message_id": message_id, "text": tail})
-            )
+            await self.send(text_data=render_partial("delta", {"message_id": message_id, "text": tail}))
 
     async def reply_snapshot(self, event):
         message_id = event["message_id"]
         if message_id not in self.sent:
             return  # finished meanwhile; the final bubble is already here
         self.sent[message_id] = len(event["text"])
-        await self.send(text_data=render_to_string(f"{TEMPLATE}#snapshot", event))
+        await self.send(text_data=render_partial("snapshot", event))
 
     async def reply_status(self, event):
-        await self.send(text_data=render_to_string(f"{TEMPLATE}#status", event))
+        await self.send(text_data=render_partial("status", event))
