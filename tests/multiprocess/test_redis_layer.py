@@ -5,13 +5,10 @@ import os
 import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from chat.actions import do_create_conversation
 from chat.models import Message
 from tests.chat.wsclient import PageModel
-from tests.conftest import session_cookie_for
 from tests.servers import daphne, open_socket
 
 REDIS_URL = os.environ.get("NOVAWEB_TEST_REDIS_URL", "")
@@ -32,11 +29,9 @@ def two_servers():
         yield one, two
 
 
-async def test_a_reply_relayed_in_one_process_streams_to_a_page_on_another(alice, make_key, two_servers):
+async def test_a_reply_relayed_in_one_process_streams_to_a_page_on_another(chat_setup, two_servers):
     one, two = two_servers
-    conversation = await sync_to_async(do_create_conversation)(alice)
-    key = await sync_to_async(make_key)(alice)
-    cookie = await sync_to_async(session_cookie_for)(alice)
+    conversation, key, cookie = chat_setup.conversation, chat_setup.key, chat_setup.cookie
     sender = PageModel(await open_socket(one, cookie, conversation.pk))
     watcher = PageModel(await open_socket(two, cookie, conversation.pk))
     await sender.send(
@@ -55,11 +50,9 @@ async def test_a_reply_relayed_in_one_process_streams_to_a_page_on_another(alice
         await page.communicator.disconnect()
 
 
-async def test_stop_and_reload_reach_the_relay_through_redis(alice, make_key, two_servers):
+async def test_stop_and_reload_reach_the_relay_through_redis(chat_setup, two_servers):
     one, two = two_servers
-    conversation = await sync_to_async(do_create_conversation)(alice)
-    key = await sync_to_async(make_key)(alice)
-    cookie = await sync_to_async(session_cookie_for)(alice)
+    conversation, key, cookie = chat_setup.conversation, chat_setup.key, chat_setup.cookie
     sender = PageModel(await open_socket(one, cookie, conversation.pk))
     await sender.send(
         action="send",

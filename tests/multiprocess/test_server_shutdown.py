@@ -6,19 +6,15 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from chat.actions import do_create_conversation
 from chat.models import Message
 from tests.chat.wsclient import PageModel
-from tests.conftest import session_cookie_for
 from tests.servers import daphne, open_socket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-async def test_sigterm_mid_reply_stores_the_text_so_far_as_interrupted(alice, make_key):
-    conversation = await sync_to_async(do_create_conversation)(alice)
-    key = await sync_to_async(make_key)(alice)
-    cookie = await sync_to_async(session_cookie_for)(alice)
+async def test_sigterm_mid_reply_stores_the_text_so_far_as_interrupted(chat_setup):
+    conversation, key, cookie = chat_setup.conversation, chat_setup.key, chat_setup.cookie
     with daphne(settings.DATABASES["default"], name="shutdown") as server:
         page = PageModel(await open_socket(server, cookie, conversation.pk))
         await page.send(
