@@ -154,6 +154,8 @@ class Relay:
             async with aclosing(stream) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
+                        if self._status:
+                            await self._set_status("")  # the retry worked: text is flowing
                         self._append(event.text)
                     elif isinstance(event, Retrying):
                         await self._set_status(

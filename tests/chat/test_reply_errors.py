@@ -72,7 +72,9 @@ async def test_rate_limit_is_retried_before_the_first_token(ws_connect, alice, c
         ws_connect, alice, conversation, key, "fake-model~status=429~retry_after=0~fail_first=1"
     )
     assert reply.state == Message.State.DONE
-    assert any("retrying (" in f for f in page.frames)
+    statuses = [f for f in page.frames if ":#msg-" in f and "-status" in f and "stream" not in f]
+    assert "Rate-limited, retrying (2/3)" in statuses[0]
+    assert statuses[-1].endswith("></p>")  # cleared once the text started
 
 
 async def test_a_key_deleted_before_the_reply_starts_fails_it_in_words(
