@@ -24,7 +24,7 @@ def home(request):
 def conversation_list(request):
     """More of the sidebar, loaded as the user scrolls."""
     context = {"sidebar": sidebar_page(request.user, request.GET.get("page", 1))}
-    return TemplateResponse(request, "chat/home.html#sidebar-items", context)
+    return TemplateResponse(request, "chat/_sidebar.html#sidebar-items", context)
 
 
 @require_POST

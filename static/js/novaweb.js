@@ -62,7 +62,14 @@
 
   // Connection state, and a resync after a reconnect so nothing that happened meanwhile is missed.
   var opened = false;
-  function setConnection(text) { var el = document.getElementById("connection"); if (el) el.textContent = text; }
+  function setConnection(text) {
+    var el = document.getElementById("connection");
+    if (el) el.textContent = text;
+    // Send works only over an open socket; until then the button stays disabled, so a click can never
+    // fall back to a plain form submission.
+    var send = document.querySelector("#composer button.send");
+    if (send) send.disabled = Boolean(text);
+  }
   document.addEventListener("htmx:wsOpen", function (event) {
     setConnection("");
     if (opened) event.detail.socketWrapper.send(JSON.stringify({ action: "resync" }));

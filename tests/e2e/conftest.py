@@ -4,27 +4,40 @@ Run in their own pytest process (`make test` does): the sync Playwright API keep
 main thread, which would break async tests run after it in the same process.
 """
 
+import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 
+from tests.servers import daphne
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+FAILURES = ROOT / "var" / "e2e-failures"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 # Playwright's sync API runs an event loop on this thread; the test's own ORM calls are still sync and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report on the test item, so fixtures can tell a failed test at teardown."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 def pytest_collection_modifyitems(items):
@@ -34,25 +47,16 @@ def pytest_collection_modifyitems(items):
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("NOVAWEB_CHROMIUM"), "/usr/lib/chromium/chromium", "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("NOVAWEB_CHROMIUM"),
+        "/usr/lib/chromium/chromium",
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(db: dict) -> str:
-    """A libpq URL for the test database daphne must use (socket-directory hosts included)."""
-    host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
-    query = f"?host={quote(host)}" if host.startswith("/") else ""
-    netloc = "" if query else f"{host}:{db.get('PORT') or 5432}"
-    return f"postgresql://{quote(db['USER'] or '')}:{quote(db.get('PASSWORD') or '')}@{netloc}/{db['NAME']}{query}"
 
 
 @pytest.fixture(scope="session")
@@ -67,38 +71,12 @@ def browser_executable():
 
 @pytest.fixture(scope="session")
 def server(django_db_setup, django_db_blocker, fake_provider, browser_executable):
-    """daphne serving NovaWeb on a free port, against the test database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(settings.DATABASES["default"]),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "NOVAWEB_ENV": "development",
-        "DJANGO_SETTINGS_MODULE": "novaweb.settings",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = open(ROOT / "var" / "e2e-daphne.log", "w")  # noqa: SIM115 — closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "novaweb.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"daphne did not start; see {log.name}") from None
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    """daphne serving NovaWeb on a free port, against the test database (settings: tests/e2e/settings.py,
+    the app's own with a fast password hasher)."""
+    with daphne(
+        settings.DATABASES["default"], name="e2e", DJANGO_SETTINGS_MODULE="tests.e2e.settings"
+    ) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -112,18 +90,62 @@ def browser(browser_executable):
     playwright.stop()
 
 
+def watch(page, errors: list) -> None:
+    """Fail the test on anything in `page` a person would call broken: an uncaught script error, a dialog
+    (alert/confirm/prompt), a server error (5xx) on any request, or something the Content-Security-Policy
+    blocked."""
+
+    def on_console(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            errors.append(f"{page.url}: CSP: {message.text}")
+
+    def on_response(response):
+        if response.status >= 500:
+            errors.append(f"{page.url}: HTTP {response.status} from {response.request.method} {response.url}")
+
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    page.on(
+        "dialog", lambda dialog: (errors.append(f"{page.url}: dialog: {dialog.message}"), dialog.dismiss())
+    )
+    page.on("console", on_console)
+    page.on("response", on_response)
+
+
 @pytest.fixture
-def page(browser, server, transactional_db):
-    """A fresh browser context (no cookies) on a fresh database; console errors fail the test."""
-    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    yield page
-    context.close()
+def new_context(request, browser, server, transactional_db):
+    """Open more browser contexts (another person, another colour scheme, a phone); every page opened in
+    them is watched for page errors and dialogs like `page` is. When the test fails, every page still open
+    is saved as var/e2e-failures/<test>-<n>.png."""
+    contexts, errors = [], []
+
+    def open_context(**options):
+        options = {"base_url": server, "viewport": {"width": 1280, "height": 800}, **options}
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        context.on("page", lambda new_page: watch(new_page, errors))
+        contexts.append(context)
+        return context
+
+    yield open_context
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        pages = [p for context in contexts for p in context.pages]
+        for n, open_page in enumerate(pages, 1):
+            with contextlib.suppress(Exception):  # a debugging aid must not hide the real failure
+                open_page.screenshot(
+                    path=FAILURES / f"{request.node.name}-{n}.png", full_page=True, caret="initial"
+                )
+    for context in contexts:
+        context.close()
     assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(new_context):
+    """A fresh browser context (no cookies) on a fresh database; page errors and dialogs fail the test,
+    also in pages opened later in the same context (page.context.new_page())."""
+    return new_context().new_page()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         def rules(css: str) -> str:
             # The block background comes from novaweb.css (--code-bg), so both themes keep one look.
-            return "\n".join(line for line in css.splitlines() if not line.startswith(".md pre {"))
+            return "\n".join(line for line in css.splitlines() if ".md pre {" not in line)
 
         light = rules(pygments_css(style_light=LIGHT, style_dark=LIGHT, scope=".md"))
         light = light.split("@media")[0]

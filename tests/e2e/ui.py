@@ -1,0 +1,136 @@
+"""What a person does in NovaWeb, as Playwright steps: by accessible roles and labels only.
+
+Every step ends by waiting for what the person would wait for (a heading, a flash, a bubble), so the next
+step never races the page.
+"""
+
+from playwright.sync_api import Locator, Page, expect
+
+PASSWORD = "correct horse battery staple"
+SECRET = "sk-e2e-SECRETVALUE-7a3f9c21"
+# A reply of N tokens, `interval` ms apart: "tok1 tok2 … tokN ".
+SLOW = "fake-model~tokens={tokens}~interval={interval}"
+
+
+def tokens(n: int) -> str:
+    """The exact text of the fake provider's `tokens=n` reply, as shown (trailing space trimmed)."""
+    return " ".join(f"tok{i}" for i in range(1, n + 1))
+
+
+def sign_up(page: Page, username: str = "alice", password: str = PASSWORD) -> None:
+    """From anywhere signed out: the sign-in page, then "Create an account", then the home page."""
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_role("link", name="Create an account").click()
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password confirmation").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="What shall we work on?")).to_be_visible()
+
+
+def sign_in(page: Page, username: str = "alice", password: str = PASSWORD) -> None:
+    """On the sign-in page: fill the form and submit (the caller checks where it lands)."""
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("link", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def open_keys(page: Page) -> None:
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Your keys")).to_be_visible()
+
+
+def fill_key_form(
+    page: Page, *, label: str, base_url: str, secret: str, provider: str = "OpenAI-compatible"
+) -> None:
+    page.get_by_label("Provider").select_option(label=provider)
+    page.get_by_label("Label", exact=True).fill(label)
+    page.get_by_label("Base URL").fill(base_url)
+    page.get_by_label("API key").fill(secret)
+    page.get_by_role("button", name="Save key").click()
+
+
+PROVIDERS = {
+    "openai": "OpenAI-compatible",
+    "novisurf": "Novisurf",
+    "novakit": "NovaKit",
+    "novita": "Novita AI",
+}
+
+
+def add_key(
+    page: Page, fake_provider, *, label: str = "Fake", secret: str = SECRET, dialect: str = "openai"
+) -> None:
+    """Settings → add a key for the fake provider's `dialect` (OpenAI-compatible by default); stays on the
+    keys page."""
+    open_keys(page)
+    fill_key_form(
+        page,
+        label=label,
+        base_url=fake_provider.base_url(dialect),
+        secret=secret,
+        provider=PROVIDERS[dialect],
+    )
+    expect(page.get_by_role("status")).to_contain_text(f"Saved “{label}”")
+
+
+def new_chat(page: Page, model: str | None = None, key: str | None = None) -> None:
+    """ "New chat" from the sidebar; then pick the key and type the model if given."""
+    page.get_by_role("button", name="New chat").click()
+    expect(page.get_by_role("heading", name="New chat", level=1)).to_be_visible()
+    page.wait_for_load_state("load")
+    if key is not None:
+        page.get_by_role("combobox", name="Key", exact=True).select_option(label=f"{key} · OpenAI-compatible")
+    if model is not None:
+        page.get_by_label("Model", exact=True).fill(model)
+
+
+def composer(page: Page) -> Locator:
+    return page.get_by_role("textbox", name="Message", exact=True)
+
+
+def send(page: Page, text: str) -> Locator:
+    """Type (paste) the message and press Enter; returns the reply's bubble once it and the question show.
+
+    The composer is cleared only once the server has accepted the message."""
+    # As a person would not type into a page still loading: the deferred scripts (htmx, Enter to send) run
+    # before "load"; a key pressed earlier just breaks the line.
+    page.wait_for_load_state("load")
+    before = bubbles(page).count()
+    box = composer(page)
+    box.fill(text)
+    box.press("Enter")
+    expect(bubbles(page)).to_have_count(before + 2)
+    expect(box).to_have_value("")
+    return bubbles(page).nth(before + 1)
+
+
+def history(page: Page) -> Locator:
+    return page.get_by_role("region", name="Conversation history")
+
+
+def bubbles(page: Page) -> Locator:
+    return history(page).get_by_role("article")
+
+
+def stop_button(bubble: Locator) -> Locator:
+    return bubble.get_by_role("button", name="Stop")
+
+
+def wait_until_done(bubble: Locator, state: str = "done", timeout: float = 15_000) -> None:
+    """The streaming bubble has been replaced by the final one in `state`."""
+    expect(bubble).to_have_attribute("data-state", state, timeout=timeout)
+    expect(stop_button(bubble)).to_have_count(0)
+
+
+def body(bubble: Locator) -> Locator:
+    """The text of a bubble (without its name line and buttons)."""
+    return bubble.locator(".msg-body")
