@@ -6,6 +6,7 @@ frames to the page are HTML fragments with hx-swap-oob, rendered from the same p
 
 import json
 import logging
+import time
 import uuid
 from datetime import timedelta
 from functools import cache
@@ -47,6 +48,33 @@ def render_partial(name: str, context: dict) -> str:
 MAX_FRAME_CHARS = 8 * 100_000
 
 
+class FrameAllowance:
+    """A token bucket per socket: a person sends a few frames a second at most; a flood is dropped cheaply,
+    before any parsing or database work, with one warning per second."""
+
+    def __init__(self, burst: int = 20, per_second: float = 10.0):
+        self.burst, self.per_second = burst, per_second
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+        self.warned = 0.0
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def should_warn(self) -> bool:
+        now = time.monotonic()
+        if now - self.warned >= 1.0:
+            self.warned = now
+            return True
+        return False
+
+
 class ConversationConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -64,6 +92,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.group = conversation_group(self.conversation.pk)
         # Characters of each streaming reply this page has; None while waiting for a snapshot.
         self.sent: dict[int, int | None] = {}
+        self._allowance = FrameAllowance()
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self._sync_streaming_replies()
@@ -75,6 +104,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     # --- frames from the page ---------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
+        if not self._allowance.take():
+            if self._allowance.should_warn():
+                await self._error("Too many messages at once — wait a moment and try again.")
+            return
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
             await self._error("That message is too large to send.")
             return

@@ -1,5 +1,6 @@
 """Who may open a conversation's websocket, and what garbage does to it (nothing)."""
 
+import asyncio
 import json
 import uuid
 
@@ -114,3 +115,17 @@ async def test_an_open_socket_stops_working_once_the_session_ends(ws_connect, al
     assert "session has ended" in page.errors[0]
     assert (await communicator.receive_output(timeout=2))["type"] == "websocket.close"
     assert not await Message.objects.acount()
+
+
+async def test_a_flood_of_frames_is_dropped_cheaply_and_the_socket_recovers(ws_connect, alice, conversation):
+    communicator, _ = await ws_connect(alice, conversation.pk)
+    page = PageModel(communicator)
+    for _ in range(300):
+        await communicator.send_to(text_data='{"action": "dance"}')
+    await page.until(lambda p: any("Too many" in e for e in p.errors), timeout=10)
+    answered = len([e for e in page.errors if "unknown" in e])
+    assert answered <= 25  # the burst, not the flood, was parsed and answered
+    await asyncio.sleep(1.2)
+    await page.send(action="send", client_id=str(uuid.uuid4()), message="", credential="", model="")
+    await page.until(lambda p: p.errors and p.errors[-1] == "Type a message first.")
+    await communicator.disconnect()
