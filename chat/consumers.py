@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 from functools import cache
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -76,6 +77,15 @@ class FrameAllowance:
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        """Channels' dispatch first hops to the database thread to close stale connections, for every event
+        (each streamed delta frame included). Every database call here goes through database_sync_to_async,
+        which does that itself, so the hop is skipped."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -135,6 +145,20 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
 
+    def _save_send(self, data):
+        """The send action and, for a new reply, what its relay needs: one trip to the database thread, so
+        the provider is called as soon as the rows are committed."""
+        result = actions.do_send_message(
+            self.user,
+            self.conversation,
+            text=data["message"],
+            client_id=data["client_id"],
+            credential_id=data["credential"],
+            model=data["model"] or "",
+            max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
+        )
+        return result, relay.load_context(result.reply.id) if result.created else None
+
     def _session_still_valid(self) -> bool:
         """Re-checked on every frame: signing out, a password change or deactivation ends this socket too."""
         session_key = self.scope["session"].session_key
@@ -153,23 +177,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if not form.is_valid():
             await self._error("The page sent an incomplete message; reload it and try again.")
             return
-        data = form.cleaned_data
         try:
-            result = await database_sync_to_async(actions.do_send_message)(
-                self.user,
-                self.conversation,
-                text=data["message"],
-                client_id=data["client_id"],
-                credential_id=data["credential"],
-                model=data["model"] or "",
-                max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
-            )
+            result, context = await database_sync_to_async(self._save_send)(form.cleaned_data)
         except actions.ActionError as exc:
             await self._error(str(exc))
             return
         if result.created:
             self.sent[result.reply.id] = 0
-            relay.start_relay(result.reply.id)
+            relay.start_relay(result.reply.id, context)
         # This page's composer is cleared and gets a fresh id for its next send.
         await self.send(text_data=render_partial("composer-reset", {"client_id": uuid.uuid4()}))
 

@@ -9,6 +9,7 @@ what it already has and notice a gap (then it asks for a snapshot).
 """
 
 import asyncio
+import functools
 import logging
 import time
 from contextlib import aclosing
@@ -20,7 +21,7 @@ from django.conf import settings
 
 from chat import actions
 from chat.broadcast import conversation_group, reply_control_group
-from chat.history import ReplyNotPossible, reply_context
+from chat.history import ReplyContext, ReplyNotPossible, reply_context
 from chat.models import Message
 from chat.text import clean_text
 from keys import crypto
@@ -43,11 +44,25 @@ def running_reply_ids() -> set[int]:
     return set(_running)
 
 
-def start_relay(message_id: int) -> "Relay":
+# The relay's database work (load, flush, finish) touches only its own reply, so it runs on the general
+# thread pool rather than queueing on the one thread that serves views and consumers.
+_db = functools.partial(database_sync_to_async, thread_sensitive=False)
+
+
+def load_context(message_id: int) -> ReplyContext | None:
+    """What a relay needs, for callers already on a database thread; None if it cannot be had (the relay
+    then loads it itself and fails the reply in words)."""
+    try:
+        return reply_context(message_id)
+    except (Message.DoesNotExist, ReplyNotPossible):
+        return None
+
+
+def start_relay(message_id: int, context: ReplyContext | None = None) -> "Relay":
     """Start streaming reply `message_id` on the running loop (no-op if this process already does)."""
     relay = _running.get(message_id)
     if relay is None:
-        relay = Relay(message_id)
+        relay = Relay(message_id, context)
         _running[message_id] = relay
         relay.task = asyncio.get_running_loop().create_task(relay.run(), name=f"relay-{message_id}")
         relay.task.add_done_callback(lambda _task: _running.pop(message_id, None))
@@ -66,8 +81,9 @@ async def stop_all_relays() -> None:
 
 
 class Relay:
-    def __init__(self, message_id: int):
+    def __init__(self, message_id: int, context: ReplyContext | None = None):
         self.message_id = message_id
+        self._context = context
         self.task: asyncio.Task | None = None
         self._parts: list[str] = []  # all text so far
         self._length = 0  # characters so far
@@ -102,7 +118,7 @@ class Relay:
         layer = get_channel_layer()
         self._layer = layer
         try:
-            context = await database_sync_to_async(reply_context)(self.message_id)
+            context = self._context or await _db(reply_context)(self.message_id)
         except (Message.DoesNotExist, ReplyNotPossible) as exc:
             await self._finish(actions.ReplyOutcome(state=Message.State.FAILED, text="", error=str(exc)))
             return
@@ -244,7 +260,7 @@ class Relay:
             await asyncio.sleep(period)
             if self._length != self._flushed or time.monotonic() - last >= HEARTBEAT_SECONDS:
                 text = self.text
-                await database_sync_to_async(actions.do_save_reply_progress)(self.message_id, text)
+                await _db(actions.do_save_reply_progress)(self.message_id, text)
                 self._flushed = len(text)
                 last = time.monotonic()
 
@@ -267,10 +283,10 @@ class Relay:
 
     async def _finish(self, outcome: actions.ReplyOutcome, credential_id: int | None = None) -> None:
         try:
-            await database_sync_to_async(actions.do_finish_reply)(self.message_id, outcome)
+            await _db(actions.do_finish_reply)(self.message_id, outcome)
             if credential_id is not None:
                 error = outcome.error if outcome.state == Message.State.FAILED else ""
-                await database_sync_to_async(do_record_credential_use)(credential_id, error)
+                await _db(do_record_credential_use)(credential_id, error)
         except Exception:
             # The reaper will mark it interrupted with the last flushed text; say what was not saved.
             log.exception(

@@ -103,7 +103,13 @@ if not DATABASE_URL:
     from novaweb.embedded_pg import database_url
 
     DATABASE_URL = database_url(VAR_DIR / "pg")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Persistent connections: opening a PostgreSQL connection costs milliseconds, and a reply makes several
+# database hops before its first token; a fresh connection for each made replies queue behind each other.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("NOVAWEB_DB_CONN_MAX_AGE", 300), conn_health_checks=True
+    )
+}
 DATABASES["default"]["TEST"] = {"NAME": env_str("NOVAWEB_TEST_DB_NAME") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
