@@ -15,6 +15,7 @@ from chat.broadcast import conversation_group, send_to_group_on_commit
 from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
 from keys.access import access_credential
+from keys.models import Credential
 from providers.presets import PRESETS, clean_params
 
 
@@ -111,12 +112,17 @@ def do_send_message(
             locked.current_leaf = reply
             locked.credential = credential
             locked.model = model
-            if not locked.title:
+            title_changed = not locked.title
+            if title_changed:
                 locked.title = title_from(text)
             locked.save(update_fields=["current_leaf", "credential", "model", "title", "updated_at"])
             send_to_group_on_commit(
                 conversation_group(locked.pk),
-                {"type": "message.created", "message_ids": [user_message.id, reply.id]},
+                {
+                    "type": "message.created",
+                    "message_ids": [user_message.id, reply.id],
+                    "title_changed": title_changed,
+                },
             )
     except IntegrityError:
         # Two sends with one client id raced past the lookup; the other one won.
@@ -167,7 +173,14 @@ def do_finish_reply(message_id: int, outcome: ReplyOutcome) -> bool:
         message.credits = outcome.credits
         message.usage_reported = outcome.usage_reported
         message.save()
-        Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
+        now = timezone.now()
+        Conversation.objects.filter(pk=message.conversation_id).update(updated_at=now)
+        if message.credential_id is not None:
+            # The key's "last used" and "last error" (plain words, never a secret) for the settings page.
+            failed = outcome.state == Message.State.FAILED
+            Credential.objects.filter(pk=message.credential_id).update(
+                last_used_at=now, last_error=outcome.error[:500] if failed else ""
+            )
         send_to_group_on_commit(
             conversation_group(message.conversation_id), {"type": "message.updated", "message_id": message.id}
         )

@@ -25,7 +25,6 @@ from chat.history import ReplyContext, ReplyNotPossible, reply_context
 from chat.models import Message
 from chat.text import clean_text
 from keys import crypto
-from keys.actions import do_record_credential_use
 from providers import client as provider_client
 from providers.errors import ProviderError
 from providers.types import Retrying, StreamEnd, TextDelta
@@ -151,7 +150,7 @@ class Relay:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await layer.group_discard(reply_control_group(self.message_id), self._control)
-        await self._finish(outcome, context.credential_id)
+        await self._finish(outcome)
 
     async def _outcome_after_cancel(self) -> actions.ReplyOutcome:
         if self._end_reason == "stop":
@@ -281,12 +280,9 @@ class Relay:
                     },
                 )
 
-    async def _finish(self, outcome: actions.ReplyOutcome, credential_id: int | None = None) -> None:
+    async def _finish(self, outcome: actions.ReplyOutcome) -> None:
         try:
             await _db(actions.do_finish_reply)(self.message_id, outcome)
-            if credential_id is not None:
-                error = outcome.error if outcome.state == Message.State.FAILED else ""
-                await _db(do_record_credential_use)(credential_id, error)
         except Exception:
             # The reaper will mark it interrupted with the last flushed text; say what was not saved.
             log.exception(

@@ -1,8 +1,5 @@
 """State changes for provider credentials."""
 
-from django.db import transaction
-from django.utils import timezone
-
 from keys import crypto
 from keys.models import Credential
 
@@ -30,11 +27,3 @@ def do_rename_credential(credential: Credential, label: str) -> None:
 def do_delete_credential(credential: Credential) -> None:
     # A hard delete: the ciphertext goes with the row. Messages keep their history (FK set null).
     credential.delete()
-
-
-def do_record_credential_use(credential_id: int, error: str = "") -> None:
-    """Note when a key was last used and the last error it met (plain words, never a secret)."""
-    with transaction.atomic():
-        Credential.objects.filter(pk=credential_id).update(
-            last_used_at=timezone.now(), last_error=error[:500]
-        )
