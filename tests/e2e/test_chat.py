@@ -9,6 +9,7 @@ from chat.models import Message
 from tests.e2e.ui import (
     SLOW,
     add_key,
+    assert_composer_works,
     body,
     bubbles,
     composer,
@@ -133,11 +134,7 @@ def test_stop_keeps_partial_text(page, fake_provider):
     expect(reply.get_by_text("Stopped", exact=True)).to_be_visible()
     expect(body(reply)).to_have_text(kept)
     expect(stop_button(reply)).to_have_count(0)
-    # And the composer still works.
-    page.get_by_label("Model", exact=True).fill("fake-model")
-    reply = send(page, "echo: after the stop")
-    wait_until_done(reply)
-    expect(body(reply)).to_have_text("after the stop")
+    assert_composer_works(page, "after the stop")
 
 
 def test_reload_mid_reply_continues_without_gaps(page, fake_provider):

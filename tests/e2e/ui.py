@@ -134,3 +134,11 @@ def wait_until_done(bubble: Locator, state: str = "done", timeout: float = 15_00
 def body(bubble: Locator) -> Locator:
     """The text of a bubble (without its name line and buttons)."""
     return bubble.locator(".msg-body")
+
+
+def assert_composer_works(page: Page, text: str) -> None:
+    """After whatever happened before, a new message still goes out and its reply comes back."""
+    page.get_by_label("Model", exact=True).fill("fake-model")
+    reply = send(page, f"echo: {text}")
+    wait_until_done(reply)
+    expect(body(reply)).to_have_text(text)
