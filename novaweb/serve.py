@@ -28,15 +28,20 @@ def main() -> int:
         [sys.executable, "-m", "daphne", "-b", host, "-p", port, "novaweb.asgi:application"]
     )
 
+    stopping = []
+
     def forward(signum, _frame):
-        daphne.send_signal(signum)
+        stopping.append(signum)
+        if daphne.poll() is None:
+            daphne.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     print(f"NovaWeb is serving at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     code = daphne.wait()
     print("NovaWeb stopped; the embedded database stops with it.", flush=True)
-    return code
+    # Stopped on purpose (Ctrl-C, SIGTERM): a clean exit, whatever status the signal left daphne with.
+    return 0 if stopping else code
 
 
 if __name__ == "__main__":
