@@ -87,6 +87,7 @@ class Relay:
         self._parts: list[str] = []  # all text so far
         self._length = 0  # characters so far
         self._sent = 0  # characters already broadcast
+        self._unsent: list[str] = []  # text since the last frame (a frame never re-joins the whole reply)
         self._flushed = 0  # characters already in the database
         self._wake = asyncio.Event()
         self._finished = False
@@ -220,6 +221,7 @@ class Relay:
         text = clean_text(text)
         if text:
             self._parts.append(text)
+            self._unsent.append(text)
             self._length += len(text)
             self._wake.set()
 
@@ -242,11 +244,10 @@ class Relay:
             await asyncio.sleep(interval)
 
     async def _send_pending(self) -> None:
-        if self._sent >= self._length:
+        if not self._unsent:
             return
-        full = self.text
-        offset, chunk = self._sent, full[self._sent :]
-        self._sent = len(full)
+        chunk, self._unsent = "".join(self._unsent), []
+        offset, self._sent = self._sent, self._sent + len(chunk)
         await self._layer.group_send(
             self._group,
             {"type": "reply.delta", "message_id": self.message_id, "offset": offset, "text": chunk},

@@ -63,10 +63,8 @@ async def stream_chat(
 
     `client` defaults to the running loop's shared client (pass one for a custom transport, e.g. in tests).
     """
-    preset = PRESETS[endpoint.preset]
-    call = make_call(
-        endpoint, api_key, "chat/completions", "chat", chat_body(preset, request), timeouts, retry, client
-    )
+    body = chat_body(PRESETS[endpoint.preset], request)
+    call = make_call(endpoint, api_key, "chat/completions", "chat", body, timeouts, retry, client)
     async with aclosing(_with_retries(call)) as events:
         async for event in events:
             yield event
@@ -82,10 +80,8 @@ async def complete_text(
     client: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Stream a legacy text completion (`POST /completions`, Novita); events as for stream_chat."""
-    preset = PRESETS[endpoint.preset]
-    call = make_call(
-        endpoint, api_key, "completions", "text", text_body(preset, request), timeouts, retry, client
-    )
+    body = text_body(PRESETS[endpoint.preset], request)
+    call = make_call(endpoint, api_key, "completions", "text", body, timeouts, retry, client)
     async with aclosing(_with_retries(call)) as events:
         async for event in events:
             yield event
