@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,8 +16,10 @@ from chat.broadcast import conversation_group, send_to_group_on_commit
 from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
 from keys.access import access_credential
-from keys.models import Credential
-from providers.presets import PRESETS, clean_params
+from keys.models import ChatDefaults, Credential
+from keys.parameters_panel import params_from_form
+from providers.models import is_vision_model
+from providers.presets import PRESETS
 
 
 class ActionError(Exception):
@@ -37,9 +40,17 @@ def do_create_conversation(user) -> Conversation:
     )
     if empty is not None:
         return empty
+    # The person's saved defaults first; without them, whatever their latest chat used.
+    defaults = ChatDefaults.objects.filter(user=user).select_related("credential").first()
+    if defaults is not None and defaults.credential_id is not None:
+        return Conversation.objects.create(
+            owner=user, credential=defaults.credential, model=defaults.model, params=defaults.params
+        )
     last = Conversation.objects.for_user(user).exclude(credential=None).order_by("-updated_at").first()
+    if last is None:
+        return Conversation.objects.create(owner=user)
     return Conversation.objects.create(
-        owner=user, credential=last.credential if last else None, model=last.model if last else ""
+        owner=user, credential=last.credential, model=last.model, params=last.params, mode=last.mode
     )
 
 
@@ -62,6 +73,68 @@ def check_send(user, *, text: str, credential_id, model: str, max_chars: int):
     return text, credential, model
 
 
+MAX_IMAGES = 4  # NovaKit: "up to 4" image URLs per message
+_IMAGE_URL_CHARS = 2000
+
+
+def check_images(credential: Credential, model: str, raw) -> list[str]:
+    """The image URLs for a message: https only (the browser loads them; the server never fetches them), at most
+    four, and only for a provider and model that take images."""
+    if isinstance(raw, str):
+        raw = raw.split()
+    urls = [clean_text(url).strip() for url in raw if isinstance(url, str)] if isinstance(raw, list) else []
+    urls = [url for url in urls if url]
+    if not urls:
+        return []
+    preset = PRESETS.get(credential.preset)
+    if preset is None or "images" not in preset.message_fields:
+        raise ActionError(f"{credential.preset_name} does not take images with a message.")
+    if len(urls) > MAX_IMAGES:
+        raise ActionError(f"At most {MAX_IMAGES} images per message.")
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or len(url) > _IMAGE_URL_CHARS:
+            raise ActionError("Image links must be https:// addresses of images.")
+    model = model or preset.default_model or ""
+    if not takes_images(credential, model):
+        raise ActionError(
+            f"{model} does not take images — pick a vision model such as openai/gpt-4o, or remove the images."
+        )
+    return urls
+
+
+def takes_images(credential: Credential, model: str) -> bool:
+    """Whether `model` accepts images: as the key's model list says, else by its family."""
+    for listed in credential.models_cache or ():
+        if isinstance(listed, dict) and listed.get("id") == model:
+            return bool(listed.get("vision"))
+    return is_vision_model(model)
+
+
+def chat_options(credential: Credential | None, form) -> tuple[dict, str]:
+    """The parameters and mode a composer form asks for, cleaned against the key's preset."""
+    preset = PRESETS.get(credential.preset) if credential else None
+    params = params_from_form(preset, form)
+    mode = form.get("mode")
+    if mode != Conversation.Mode.TEXT or preset is None or not preset.supports_text_completions:
+        mode = Conversation.Mode.CHAT
+    return params, mode
+
+
+def do_set_chat_options(conversation: Conversation, credential: Credential | None, form) -> Conversation:
+    """Remember the parameters and mode shown in a conversation's panel (before anything is sent)."""
+    conversation.params, conversation.mode = chat_options(credential, form)
+    update = ["params", "mode"]
+    if credential is not None:
+        conversation.credential = credential
+        update.append("credential")
+    # Not `save()`: these are preferences and must not move the chat to the top of the sidebar.
+    Conversation.objects.filter(pk=conversation.pk).update(
+        **{name: getattr(conversation, name) for name in update}
+    )
+    return conversation
+
+
 def do_send_message(
     user,
     conversation: Conversation,
@@ -70,20 +143,24 @@ def do_send_message(
     client_id: uuid.UUID,
     credential_id,
     model: str,
-    params: dict | None = None,
+    options=None,
     max_chars: int,
 ) -> SendResult:
     """Save the user's message and an empty streaming reply, in one transaction, then tell the page.
 
-    A repeated send with the same client id returns the first result. Only one reply per conversation
-    streams at a time.
+    `options` is the composer's form (parameters panel, mode, image links); it is cleaned here and becomes
+    the conversation's settings too. A repeated send with the same client id returns the first result. Only
+    one reply per conversation streams at a time.
     """
+    typed = text
     text, credential, model = check_send(
         user, text=text, credential_id=credential_id, model=model, max_chars=max_chars
     )
-    cleaned_params = (
-        clean_params(PRESETS[credential.preset], params or {}) if credential.preset in PRESETS else {}
-    )
+    options = options if options is not None else {}
+    images = check_images(credential, model, options.get("images"))
+    params, mode = chat_options(credential, options)
+    if mode == Conversation.Mode.TEXT:
+        text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
     try:
         with transaction.atomic():
             locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -99,6 +176,7 @@ def do_send_message(
                 role=Message.Role.USER,
                 content=text,
                 client_id=client_id,
+                images=images,
             )
             reply = Message.objects.create(
                 conversation=locked,
@@ -107,15 +185,18 @@ def do_send_message(
                 state=Message.State.STREAMING,
                 model=model,
                 credential=credential,
-                params=cleaned_params,
+                params=params,
             )
             locked.current_leaf = reply
             locked.credential = credential
             locked.model = model
+            locked.params, locked.mode = params, mode
             title_changed = not locked.title
             if title_changed:
                 locked.title = title_from(text)
-            locked.save(update_fields=["current_leaf", "credential", "model", "title", "updated_at"])
+            locked.save(
+                update_fields=["current_leaf", "credential", "model", "params", "mode", "title", "updated_at"]
+            )
             send_to_group_on_commit(
                 conversation_group(locked.pk),
                 {

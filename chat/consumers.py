@@ -157,7 +157,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
 
-    def _save_send(self, data):
+    def _save_send(self, data, options):
         """The send action and, for a new reply, what its relay needs: one trip to the database thread, so
         the provider is called as soon as the rows are committed."""
         result = actions.do_send_message(
@@ -167,6 +167,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             client_id=data["client_id"],
             credential_id=data["credential"],
             model=data["model"] or "",
+            options=options,
             max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
         )
         return result, relay.load_context(result.reply.id) if result.created else None
@@ -190,7 +191,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._error("The page sent an incomplete message; reload it and try again.")
             return
         try:
-            result, context = await _db(self._save_send)(form.cleaned_data)
+            # The rest of the frame is the composer's options (parameters, mode, images): the action cleans it.
+            result, context = await _db(self._save_send)(form.cleaned_data, content)
         except actions.ActionError as exc:
             await self._error(str(exc))
             return

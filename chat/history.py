@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.utils.crypto import salted_hmac
+
 from chat.models import Conversation, Message
-from providers.types import ChatRequest, Endpoint
+from providers.types import ChatRequest, Endpoint, TextRequest
 
 
 def message_path(conversation: Conversation, leaf_id: int | None = None) -> list[Message]:
@@ -37,11 +39,17 @@ class ReplyContext:
     credential_id: int
     endpoint: Endpoint
     ciphertext: str
-    request: ChatRequest
+    request: ChatRequest | TextRequest
 
 
 class ReplyNotPossible(Exception):
     """The reply cannot be requested; the message is a sentence for the user."""
+
+
+def provider_user_id(user_id: int) -> str:
+    """A stable id for a person that the provider can count by but cannot trace back: an HMAC of our user id
+    under SECRET_KEY, never a name or an e-mail."""
+    return "nw-" + salted_hmac("novaweb.provider-user", str(user_id)).hexdigest()[:32]
 
 
 def reply_context(message_id: int) -> ReplyContext:
@@ -49,11 +57,26 @@ def reply_context(message_id: int) -> ReplyContext:
     credential = reply.credential
     if credential is None:
         raise ReplyNotPossible("The key chosen for this chat was deleted — pick another key and send again.")
-    history = [
-        {"role": m.role, "content": m.content}
-        for m in message_path(reply.conversation, reply.parent_id)
+    conversation = reply.conversation
+    usable = [
+        m
+        for m in message_path(conversation, reply.parent_id)
         if m.content and (m.role != Message.Role.ASSISTANT or m.state in _CONTEXT_STATES)
     ]
+    user = provider_user_id(conversation.owner_id)
+    if conversation.mode == Conversation.Mode.TEXT:
+        # Text completion continues one document: every prompt and continuation so far, in order.
+        request = TextRequest(
+            model=reply.model, prompt="".join(m.content for m in usable), params=dict(reply.params), user=user
+        )
+    else:
+        history = []
+        for m in usable:
+            item = {"role": m.role, "content": m.content}
+            if m.images:
+                item["images"] = list(m.images)
+            history.append(item)
+        request = ChatRequest(model=reply.model, messages=history, params=dict(reply.params), user=user)
     return ReplyContext(
         message_id=reply.id,
         conversation_id=reply.conversation_id,
@@ -65,5 +88,5 @@ def reply_context(message_id: int) -> ReplyContext:
             auth_header=credential.auth_header,
         ),
         ciphertext=credential.ciphertext,
-        request=ChatRequest(model=reply.model, messages=history, params=dict(reply.params)),
+        request=request,
     )

@@ -9,7 +9,15 @@ class ConversationQuerySet(models.QuerySet):
 
 
 class Conversation(models.Model):
-    """A tree of messages; `current_leaf` is the end of the path on screen."""
+    """A tree of messages; `current_leaf` is the end of the path on screen.
+
+    `params` are the parameters for its next replies, as the user set them (cleaned again against the key's
+    preset on every send); `mode` "text" continues a raw prompt with a text completion instead of chatting.
+    """
+
+    class Mode(models.TextChoices):
+        CHAT = "chat", "Chat"
+        TEXT = "text", "Text completion"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
@@ -17,6 +25,8 @@ class Conversation(models.Model):
     title = models.CharField(max_length=200, blank=True)
     credential = models.ForeignKey("keys.Credential", null=True, blank=True, on_delete=models.SET_NULL)
     model = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CHAT)
     current_leaf = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -63,6 +73,12 @@ class Message(models.Model):
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     credits = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     usage_reported = models.BooleanField(default=False)
+    # Provider extras about the reply, e.g. NovaKit's model_tier, credits_breakdown, tokens_remaining_estimate.
+    usage_extra = models.JSONField(default=dict, blank=True)
+    # Image URLs sent with a user message (NovaKit vision models); shown by the browser, never fetched here.
+    images = models.JSONField(default=list, blank=True)
+    # With n > 1: every alternative [{"text", "finish_reason"}] until the user keeps one (content = choice 0).
+    choices = models.JSONField(default=list, blank=True)
     finish_reason = models.CharField(max_length=32, blank=True)
     error = models.CharField(max_length=1000, blank=True)
     # The browser's id for one send: a repeated send (double Enter, resend after reconnect) is recognised.

@@ -27,7 +27,7 @@ from chat.text import clean_text
 from keys import crypto
 from providers import client as provider_client
 from providers.errors import ProviderError
-from providers.types import Retrying, StreamEnd, TextDelta
+from providers.types import Retrying, StreamEnd, TextDelta, TextRequest
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +163,12 @@ class Relay:
     async def _stream(self, context) -> actions.ReplyOutcome | None:
         """Read the provider's stream; returns the outcome, or None when cancelled by stop/shutdown."""
         try:
-            stream = provider_client.stream_chat(
-                context.endpoint, crypto.decrypt(context.ciphertext), context.request
+            call = (
+                provider_client.complete_text
+                if isinstance(context.request, TextRequest)
+                else provider_client.stream_chat
             )
+            stream = call(context.endpoint, crypto.decrypt(context.ciphertext), context.request)
             # aclosing: a stop closes the upstream connection now, not whenever the generator is collected.
             async with aclosing(stream) as events:
                 async for event in events:

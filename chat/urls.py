@@ -8,4 +8,5 @@ urlpatterns = [
     path("c/", views.conversation_list, name="list"),
     path("c/new/", views.new_conversation, name="new"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("c/<int:conversation_id>/options/", views.conversation_options, name="options"),
 ]

@@ -89,3 +89,37 @@ class CredentialForm(forms.Form):
 
 class RenameCredentialForm(forms.Form):
     label = forms.CharField(label="Label", max_length=80)
+
+
+class ReplaceSecretForm(CredentialForm):
+    """A new secret for an existing key, with its address and auth header: the same rules as adding one.
+
+    The base URL can only change together with the secret, so a key is never sent to a host it was not
+    entered for.
+    """
+
+    def __init__(self, *args, credential, **kwargs):
+        super().__init__(*args, owner=None, **kwargs)
+        self.credential = credential
+        del self.fields["provider"]
+        del self.fields["label"]
+        self.fields["api_key"].label = "New API key"
+        for name in ("base_url", "auth_style", "auth_header"):
+            self.fields[name].initial = getattr(credential, name)
+        # Each row's form needs its own ids, or the labels on the page would point at the first row's fields.
+        self.auto_id = f"id_secret_{credential.pk}_%s"
+
+    def clean(self):
+        self.cleaned_data["provider"] = self.credential.preset
+        return super().clean()
+
+
+class ChatDefaultsForm(forms.Form):
+    credential = forms.TypedChoiceField(label="Key", coerce=int, required=False, empty_value=None)
+    model = forms.CharField(label="Model", max_length=200, required=False)
+
+    def __init__(self, *args, credentials=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["credential"].choices = [("", "No default")] + [
+            (c.pk, f"{c.label} · {c.preset_name}") for c in credentials
+        ]

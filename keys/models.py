@@ -32,6 +32,9 @@ class Credential(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # The provider's model list from the last "Refresh models": [{"id", "tier", "vision"}], in its order.
+    models_cache = models.JSONField(default=list, blank=True)
+    models_fetched_at = models.DateTimeField(null=True, blank=True)
 
     objects = CredentialQuerySet.as_manager()
 
@@ -52,3 +55,19 @@ class Credential(models.Model):
     @property
     def masked(self) -> str:
         return f"••••{self.last4}"
+
+
+class ChatDefaults(models.Model):
+    """What a user's new chats start with: key, model and parameters (cleaned against the key's preset)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_defaults"
+    )
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    model = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"chat defaults of user {self.user_id}"

@@ -53,6 +53,8 @@ def chat_body(preset: Preset, request: ChatRequest) -> dict:
     if preset.stream_usage_option:
         body["stream_options"] = {"include_usage": True}
     body.update(clean_params(preset, request.params))
+    if preset.sends_user and request.user:
+        body["user"] = request.user[:_NAME_LIMIT]
     return body
 
 

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from providers.presets import Preset
 
-PARAM_KINDS = ("float", "int", "bool", "str", "stop")
+PARAM_KINDS = ("float", "int", "bool", "stop")
 
 # Sanity bounds for values the docs leave open-ended, so a typo cannot send a 40-digit integer upstream.
 _INT_LIMIT = 2**31 - 1
-_STR_LIMIT = 256
 _STOP_ITEMS = 4  # every provider here documents "up to 4" stop sequences
 _STOP_LIMIT = 64
 
@@ -33,6 +32,47 @@ class ParamSpec:
     kind: str
     min: float | None = None
     max: float | None = None
+
+    @property
+    def label(self) -> str:
+        return PARAM_LABELS.get(self.name, self.name.replace("_", " ").capitalize())
+
+    @property
+    def help(self) -> str:
+        return PARAM_HELP.get(self.name, "")
+
+    @property
+    def step(self) -> str:
+        return "1" if self.kind == "int" else "0.01"
+
+
+# What the parameters panel calls each parameter, and one line on what it does.
+PARAM_LABELS = {
+    "temperature": "Temperature",
+    "top_p": "Top P",
+    "max_tokens": "Max tokens",
+    "stop": "Stop sequences",
+    "frequency_penalty": "Frequency penalty",
+    "presence_penalty": "Presence penalty",
+    "web_search": "Web search",
+    "top_k": "Top K",
+    "min_p": "Min P",
+    "repetition_penalty": "Repetition penalty",
+    "n": "Alternatives (n)",
+}
+PARAM_HELP = {
+    "temperature": "Higher is more varied, lower more focused.",
+    "top_p": "Sample only from the most likely tokens adding up to this share.",
+    "max_tokens": "The longest reply, in tokens.",
+    "stop": "Up to 4, one per line: the reply ends before any of them.",
+    "frequency_penalty": "Positive values discourage repeating the same words.",
+    "presence_penalty": "Positive values encourage new topics.",
+    "web_search": "Let the provider search the web for current information.",
+    "top_k": "Sample only from this many most likely tokens (-1: all).",
+    "min_p": "Drop tokens less likely than this share of the most likely one.",
+    "repetition_penalty": "Above 1 discourages repetition; 1 is neutral.",
+    "n": "Write several replies at once and keep the one you like (each is billed).",
+}
 
 
 def clean_params(preset: Preset, raw: Any) -> dict:
@@ -66,8 +106,6 @@ def _clean_value(spec: ParamSpec, value: Any) -> Any:
         return None if clamped is None else int(max(-_INT_LIMIT, min(_INT_LIMIT, clamped)))
     if spec.kind == "bool":
         return _to_bool(value)
-    if spec.kind == "str":
-        return _to_str(value, _STR_LIMIT)
     if spec.kind == "stop":
         return _to_stop(value)
     return None
@@ -109,18 +147,16 @@ def _to_bool(value: Any) -> bool | None:
     return None
 
 
-def _to_str(value: Any, limit: int) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()[:limit]
-    return value or None
-
-
 def _to_stop(value: Any) -> str | list[str] | None:
     if isinstance(value, str):
         # Not stripped: a stop sequence may legitimately be "\n" or end in a space.
-        return value[:_STOP_LIMIT] or None
+        return _storable(value)[:_STOP_LIMIT] or None
     if isinstance(value, list | tuple):
-        items = [item[:_STOP_LIMIT] for item in value if isinstance(item, str) and item]
-        return items[:_STOP_ITEMS] or None
+        items = [_storable(item)[:_STOP_LIMIT] for item in value if isinstance(item, str)]
+        return [item for item in items if item][:_STOP_ITEMS] or None
     return None
+
+
+def _storable(text: str) -> str:
+    """Without NUL bytes and lone surrogates, which neither JSON consumers nor PostgreSQL accept."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")

@@ -36,6 +36,8 @@ class Preset:
     supports_text_completions: bool = False
     message_fields: tuple[str, ...] = ()
     stream_usage_option: bool = False
+    # Whether the request carries `user` (NovaKit): filled by the server, never by the person.
+    sends_user: bool = False
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -72,11 +74,11 @@ PRESETS: dict[str, Preset] = {
             _FREQUENCY,
             _PRESENCE,
             ParamSpec("web_search", "bool"),
-            ParamSpec("user", "str"),
         ),
         default_model="openai/gpt-4o-mini",
         model_optional=True,
         message_fields=("name", "images"),
+        sends_user=True,
     ),
     "novita": Preset(
         slug="novita",

@@ -88,6 +88,8 @@ class ChatRequest:
     model: str
     messages: list[dict]
     params: dict = field(default_factory=dict)
+    # A stable, non-reversible id of the person asking, sent only where the preset documents `user`.
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class TextRequest:
     model: str
     prompt: str
     params: dict = field(default_factory=dict)
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,5 +152,8 @@ StreamEvent = TextDelta | Retrying | StreamEnd
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """One listed model. `vision`: whether it accepts images (from the listing, else from its family)."""
+
     id: str
     tier: str | None = None
+    vision: bool = False

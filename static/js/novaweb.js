@@ -55,6 +55,8 @@
     var target = event.detail.target;
     if (target && target.id === "client-id") {
       var box = document.getElementById("message");
+      var images = document.getElementById("images");
+      if (images) images.value = "";  // image links belong to the message just sent
       if (box) { box.value = ""; box.focus(); }
     }
   });

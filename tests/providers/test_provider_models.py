@@ -16,8 +16,9 @@ async def test_novakit_lists_200_plus_models_with_tiers(fp):
     assert len(models) >= 200 and len({m.id for m in models}) == len(models)
     assert {m.tier for m in models} == {"basic", "standard", "powerful"}
     assert (
-        ModelInfo("openai/gpt-4o-mini", "basic") in models
-        and ModelInfo("anthropic/claude-3-opus", "powerful") in models
+        ModelInfo("openai/gpt-4o-mini", "basic", vision=True) in models
+        and ModelInfo("anthropic/claude-3-opus", "powerful", vision=True) in models
+        and ModelInfo("meta-llama/llama-3.1-8b", "basic", vision=False) in models
     )
     assert fp.requests[0]["method"] == "GET" and fp.requests[0]["path"] == "/novakit/api/v1/models"
 
@@ -31,7 +32,7 @@ async def test_novakit_lists_200_plus_models_with_tiers(fp):
 ])  # fmt: skip
 async def test_plain_model_lists(fp, preset, dialect, expected):
     models = await list_models(endpoint(fp, preset, dialect=dialect), KEY)
-    assert ModelInfo(expected, None) in models
+    assert expected in [m.id for m in models] and {m.tier for m in models} == {None}
 
 
 @pytest.mark.asyncio

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from providers import PRESETS, ChatRequest, Endpoint, ProviderError, TextRequest, clean_params, get_preset
 from providers.bodies import chat_body, clean_messages, text_body
+from providers.models import parse_models
 from providers.presets import clean_params as clean_params_from_presets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,6 @@ def test_presets_list_their_documented_parameters():
         "frequency_penalty",
         "presence_penalty",
         "web_search",
-        "user",
     }
     assert names["novita"] == {"temperature", "top_p", "max_tokens", "stop", "top_k", "min_p",
                                "repetition_penalty", "presence_penalty", "frequency_penalty", "n"}  # fmt: skip
@@ -83,8 +83,9 @@ def test_presets_list_their_documented_parameters():
         ("novisurf", {"stop": []}, {}),
         ("novakit", {"frequency_penalty": -9, "presence_penalty": "1.5", "web_search": "true"},
          {"frequency_penalty": -2.0, "presence_penalty": 1.5, "web_search": True}),
-        ("novakit", {"web_search": "maybe", "user": "  u-42  "}, {"user": "u-42"}),
-        ("novakit", {"web_search": 0, "user": 42}, {"web_search": False}),
+        # `user` is the server's to fill, never a parameter a person sets.
+        ("novakit", {"web_search": "maybe", "user": "u-42"}, {}),
+        ("novakit", {"web_search": 0}, {"web_search": False}),
         ("novita", {"n": 20, "top_k": -5, "min_p": 3, "repetition_penalty": 0}, {"n": 8, "top_k": -1, "min_p": 1.0, "repetition_penalty": 0.01}),
         ("openai", {"presence_penalty": 2.5, "web_search": True, "top_k": 3}, {"presence_penalty": 2.0}),
     ],
@@ -202,3 +203,26 @@ def test_providers_package_never_imports_django():
     assert result.stdout.strip() == "False"
     for path in (ROOT / "providers").glob("*.py"):
         assert not re.search(r"^\s*(from|import)\s+django", path.read_text(), re.MULTILINE), path
+
+
+def test_only_novakit_sends_the_user_id():
+    request = ChatRequest("m", [{"role": "user", "content": "x"}], {"user": "forged"}, user="u-1f3a")
+    assert chat_body(PRESETS["novakit"], request)["user"] == "u-1f3a"
+    for slug in ("novisurf", "novita", "openai"):
+        assert "user" not in chat_body(PRESETS[slug], request)
+
+
+@pytest.mark.parametrize(
+    ("item", "vision"),
+    [
+        ({"id": "openai/gpt-4o"}, True),
+        ({"id": "openai/gpt-4o-mini", "architecture": {"input_modalities": ["text"]}}, False),
+        ({"id": "acme/eye", "architecture": {"input_modalities": ["text", "image"]}}, True),
+        ({"id": "acme/eye", "capabilities": ["vision"]}, True),
+        ({"id": "acme/eye", "capabilities": {"vision": False}}, False),
+        ("qwen/qwen2.5-vl-72b-instruct", True),
+        ("meta-llama/llama-3.1-8b", False),
+    ],
+)
+def test_model_listings_say_which_models_take_images(item, vision):
+    assert parse_models([item])[0].vision is vision

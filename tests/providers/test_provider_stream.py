@@ -68,8 +68,9 @@ async def test_novakit_body_default_model_and_extras(fp):
         },
         {"role": "tool", "content": "42", "secret_field": "x"},
     ]
-    params = {"web_search": "true", "user": "user-7", "frequency_penalty": 3, "top_k": 5}
-    events = await collect(stream_chat(endpoint(fp, "novakit"), KEY, ChatRequest("", messages, params)))
+    params = {"web_search": "true", "user": "forged", "frequency_penalty": 3, "top_k": 5}
+    request = ChatRequest("", messages, params, user="user-7")
+    events = await collect(stream_chat(endpoint(fp, "novakit"), KEY, request))
     sent = fp.requests[0]["json"]
     assert "model" not in sent  # omitted: NovaKit uses its default
     assert sent["messages"][1] == {"role": "user", "content": "what is this?", "name": "ann",

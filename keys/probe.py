@@ -1,0 +1,73 @@
+"""Asking a provider about a key: "does it work?" and "which models does it offer?" — one GET /models call.
+
+Listing models is free on every provider here and needs the same key, host and auth header a chat does, so it
+is the cheapest honest test of a key.
+"""
+
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+
+from keys import crypto
+from keys.models import Credential
+from providers import client as provider_client
+from providers.errors import ProviderError
+from providers.types import Endpoint, ModelInfo
+
+# Short words for the outcome, by ProviderError kind; the full sentence (with the action to take) follows them.
+_VERDICTS = {
+    "auth": "Key rejected",
+    "credits": "Balance exhausted",
+    "forbidden": "Not allowed",
+    "unreachable": "Cannot reach host",
+    "timeout": "No answer in time",
+    "blocked": "Address not allowed",
+    "rate_limited": "Rate-limited",
+    "unavailable": "Provider unavailable",
+    "redirect": "Redirected",
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    ok: bool
+    summary: str  # words for the person: "Works — 212 models." or "Key rejected — Novisurf: …"
+    models: list[ModelInfo] | None = None  # None when the provider did not give a list
+    error: str = ""  # the provider layer's sentence when it failed
+
+
+def endpoint_of(credential: Credential) -> Endpoint:
+    return Endpoint(
+        preset=credential.preset,
+        base_url=credential.base_url,
+        auth_style=credential.auth_style,
+        auth_header=credential.auth_header,
+    )
+
+
+def probe_credential(credential: Credential) -> Probe:
+    """List the key's models. Never raises for a provider or key problem: the outcome is in words."""
+    try:
+        secret = crypto.decrypt(credential.ciphertext)
+    except crypto.SecretUnreadable:
+        error = "The saved key can't be read any more — replace the secret."
+        return Probe(False, f"Key unreadable — {error}", error=error)
+    try:
+        models = async_to_sync(provider_client.list_models)(endpoint_of(credential), secret)
+    except ProviderError as exc:
+        if exc.status == 404 and exc.kind in ("upstream", "model_not_found"):
+            # Some OpenAI-compatible servers have no /models: the host answered, the key is checked on first use.
+            return Probe(
+                True,
+                "Reachable — this server lists no models, so type the model name; the key is checked "
+                "on your first message.",
+            )
+        verdict = _VERDICTS.get(exc.kind, "Failed")
+        return Probe(False, f"{verdict} — {exc.message}", error=exc.message)
+    count = len(models)
+    noun = "model" if count == 1 else "models"
+    return Probe(
+        True,
+        f"Works — {count} {noun}." if count else "Works — it lists no models; type the model name.",
+        models,
+    )

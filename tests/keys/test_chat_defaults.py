@@ -1,0 +1,53 @@
+"""Settings → Chat defaults: what new chats start with."""
+
+from django.urls import reverse
+
+from chat.actions import do_create_conversation
+from keys.models import ChatDefaults
+
+
+def test_defaults_are_cleaned_saved_and_used_by_new_chats(client, alice, make_key):
+    key = make_key(alice, preset="novakit", dialect="novakit")
+    client.force_login(alice)
+    page = client.get(reverse("keys:defaults"))
+    assert page.status_code == 200 and "Chat defaults" in page.content.decode()
+    response = client.post(
+        reverse("keys:defaults"),
+        {"credential": key.pk, "model": " openai/gpt-4o ", "p_temperature": "9", "p_web_search": "true", "p_top_k": "3"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    defaults = ChatDefaults.objects.get(user=alice)
+    assert defaults.model == "openai/gpt-4o"
+    assert defaults.params == {"temperature": 2.0, "web_search": True}
+    conversation = do_create_conversation(alice)
+    assert (conversation.credential_id, conversation.model, conversation.params) == (
+        key.pk, "openai/gpt-4o", {"temperature": 2.0, "web_search": True},
+    )  # fmt: skip
+    shown = client.get(reverse("keys:defaults")).content.decode()
+    assert 'name="p_temperature" value="2.0"' in shown and 'name="p_web_search" value="true" checked' in shown
+
+
+def test_the_key_picker_swaps_in_that_providers_parameters(client, alice, make_key):
+    novita = make_key(alice, preset="novita", dialect="novita")
+    client.force_login(alice)
+    html = client.get(reverse("keys:defaults"), {"credential": novita.pk}, headers={"HX-Request": "true"})
+    html = html.content.decode()
+    assert html.lstrip().startswith('<div id="defaults-params">')
+    assert "p_repetition_penalty" in html and "p_web_search" not in html
+
+
+def test_defaults_never_use_or_show_another_persons_key(client, alice, bob, make_key):
+    bobs = make_key(bob, preset="novisurf", dialect="novisurf", label="Bob's secret key")
+    client.force_login(alice)
+    assert "Bob&#x27;s secret key" not in client.get(reverse("keys:defaults")).content.decode()
+    response = client.post(reverse("keys:defaults"), {"credential": bobs.pk, "model": "m"})
+    assert response.status_code == 400
+    assert not ChatDefaults.objects.filter(user=alice).exists()
+    for junk in ({"credential": "x"}, {"credential": "", "model": "a" * 500}, {}):
+        assert client.post(reverse("keys:defaults"), junk).status_code in (302, 400)
+    assert (
+        client.get(
+            reverse("keys:defaults"), {"credential": "junk"}, headers={"HX-Request": "true"}
+        ).status_code
+        == 200
+    )
