@@ -4,7 +4,7 @@ Views, consumers and relays call these; they never save chat models themselves.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ from keys.access import access_credential
 from keys.models import ChatDefaults, Credential
 from keys.parameters_panel import params_from_form
 from providers.models import is_vision_model
-from providers.presets import PRESETS
+from providers.presets import PRESETS, clean_params
 
 
 class ActionError(Exception):
@@ -213,6 +213,89 @@ def do_send_message(
     return SendResult(user_message, reply, created=True)
 
 
+def _lock_idle_conversation(conversation: Conversation) -> Conversation:
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.messages.filter(state=Message.State.STREAMING).exists():
+        raise ActionError("A reply is still being written — stop it or wait for it to finish.")
+    return locked
+
+
+def _finished_reply(conversation: Conversation, message_id) -> Message:
+    reply = Message.objects.filter(
+        pk=message_id, conversation=conversation, role=Message.Role.ASSISTANT
+    ).first()
+    if reply is None:
+        raise ActionError("That reply does not exist.")
+    return reply
+
+
+def do_retry_reply(user, conversation: Conversation, *, message_id, credential_id, model: str) -> Message:
+    """A new reply to the same message, beside the old one (a sibling: nothing is overwritten), with the key,
+    model and parameters the composer shows now. The new reply becomes the one on screen."""
+    with transaction.atomic():
+        locked = _lock_idle_conversation(conversation)
+        old = _finished_reply(locked, message_id)
+        try:
+            credential = access_credential(user, credential_id or old.credential_id)
+        except Exception:
+            raise ActionError("That key is not available — pick another.") from None
+        model = clean_text(model).strip()[:200] or old.model
+        preset = PRESETS.get(credential.preset)
+        params = clean_params(preset, locked.params) if preset else {}
+        reply = Message.objects.create(
+            conversation=locked,
+            parent_id=old.parent_id,
+            role=Message.Role.ASSISTANT,
+            state=Message.State.STREAMING,
+            model=model,
+            credential=credential,
+            params=params,
+        )
+        locked.current_leaf = reply
+        locked.save(update_fields=["current_leaf", "updated_at"])
+        send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
+    return reply
+
+
+def do_continue_reply(conversation: Conversation, *, message_id) -> Message:
+    """Carry on a reply that was cut at the token limit, stopped or interrupted: the same message streams
+    again from where its text ends (the model sees that text as the start of its answer)."""
+    with transaction.atomic():
+        locked = _lock_idle_conversation(conversation)
+        reply = _finished_reply(locked, message_id)
+        if reply.pk != locked.current_leaf_id or not reply.can_continue:
+            raise ActionError("Only the last reply can be continued, once it was cut off or stopped.")
+        if reply.credential_id is None:
+            raise ActionError("The key of this reply was deleted — use Retry with another key.")
+        reply.state = Message.State.STREAMING
+        reply.error = ""
+        reply.finish_reason = ""
+        reply.choices = []
+        reply.save(update_fields=["state", "error", "finish_reason", "choices", "updated_at"])
+        send_to_group_on_commit(
+            conversation_group(locked.pk), {"type": "message.updated", "message_id": reply.pk}
+        )
+    return reply
+
+
+def do_show_version(conversation: Conversation, *, message_id) -> None:
+    """Show another version of a message (a sibling from Retry): the path then follows that version down to
+    its newest reply."""
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if not Message.objects.filter(pk=message_id, conversation=locked).exists():
+            raise ActionError("That reply does not exist.")
+        leaf = message_id
+        children: dict[int, list[int]] = {}
+        for pk, parent in Message.objects.filter(conversation=locked).values_list("pk", "parent_id"):
+            children.setdefault(parent, []).append(pk)
+        while children.get(leaf):
+            leaf = max(children[leaf])
+        locked.current_leaf_id = leaf
+        locked.save(update_fields=["current_leaf"])
+        send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
+
+
 def do_save_reply_progress(message_id: int, text: str) -> bool:
     """Store the text so far of a streaming reply (also a heartbeat). False if it is no longer streaming."""
     updated = Message.objects.filter(pk=message_id, state=Message.State.STREAMING).update(
@@ -231,6 +314,7 @@ class ReplyOutcome:
     completion_tokens: int | None = None
     credits: Decimal | None = None
     usage_reported: bool = False
+    usage_extra: dict = field(default_factory=dict)
 
 
 def do_finish_reply(message_id: int, outcome: ReplyOutcome) -> bool:
@@ -253,6 +337,7 @@ def do_finish_reply(message_id: int, outcome: ReplyOutcome) -> bool:
         message.completion_tokens = outcome.completion_tokens
         message.credits = outcome.credits
         message.usage_reported = outcome.usage_reported
+        message.usage_extra = outcome.usage_extra
         message.save()
         now = timezone.now()
         Conversation.objects.filter(pk=message.conversation_id).update(updated_at=now)

@@ -26,8 +26,8 @@ from django.utils.html import format_html
 from chat import actions, relay
 from chat.access import access_conversation, access_message
 from chat.broadcast import conversation_group, reply_control_group
-from chat.forms import SendForm, StopForm
-from chat.history import message_path
+from chat.forms import ReplyActionForm, SendForm
+from chat.history import message_path, with_versions
 from chat.models import Conversation, Message
 from chat.sidebar import sidebar_page
 
@@ -154,6 +154,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._stop_reply(content)
         elif action == "resync":
             await self._resync()
+        elif action in ("retry", "continue", "version"):
+            await self._reply_action(action, content)
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
 
@@ -203,7 +205,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_partial("composer-reset", {"client_id": uuid.uuid4()}))
 
     async def _stop_reply(self, content):
-        form = StopForm(content)
+        form = ReplyActionForm(content)
         if not form.is_valid():
             await self._error("The page asked to stop something unknown.")
             return
@@ -218,6 +220,38 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(
                 reply_control_group(message.pk), {"type": "relay.stop", "message_id": message.pk}
             )
+
+    def _save_reply_action(self, action, message_id, content):
+        """Retry, Continue or show another version; for a reply that will now stream, what its relay needs."""
+        if action == "version":
+            actions.do_show_version(self.conversation, message_id=message_id)
+            return None, None
+        if action == "retry":
+            reply = actions.do_retry_reply(
+                self.user,
+                self.conversation,
+                message_id=message_id,
+                credential_id=content.get("credential"),
+                model=content.get("model") if isinstance(content.get("model"), str) else "",
+            )
+        else:
+            reply = actions.do_continue_reply(self.conversation, message_id=message_id)
+        return reply.pk, relay.load_context(reply.pk)
+
+    async def _reply_action(self, action, content):
+        form = ReplyActionForm(content)
+        if not form.is_valid():
+            await self._error("The page asked for something unknown; reload it if this repeats.")
+            return
+        try:
+            reply_id, context = await _db(self._save_reply_action)(
+                action, form.cleaned_data["message_id"], content
+            )
+        except actions.ActionError as exc:
+            await self._error(str(exc))
+            return
+        if reply_id is not None:
+            relay.start_relay(reply_id, context)
 
     async def _resync(self):
         """After a reconnect: redraw the messages from the database, then catch up live replies."""
@@ -275,6 +309,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         html = render_partial("messages-append", context)
         return html, [m.pk for m in messages if m.is_streaming]
 
+    async def path_changed(self, event):
+        """Retry or a version switch changed which messages are on screen: redraw them, follow live ones."""
+        html = await _db(self._render_messages)()
+        await self.send(text_data=html)
+        await self._sync_streaming_replies()
+
     async def message_updated(self, event):
         messages = await _db(self._messages)([event["message_id"]])
         if not messages:
@@ -283,7 +323,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_partial("message-oob", {"message": messages[0]}))
 
     def _messages(self, ids) -> list[Message]:
-        return list(Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids).order_by("id"))
+        messages = Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids).order_by("id")
+        return with_versions(list(messages))
 
     async def reply_delta(self, event):
         message_id, offset, text = event["message_id"], event["offset"], event["text"]

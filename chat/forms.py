@@ -19,5 +19,7 @@ class SendForm(forms.Form):
     model = MessageTextField(required=False, max_length=200)
 
 
-class StopForm(forms.Form):
+class ReplyActionForm(forms.Form):
+    """A websocket frame about one reply: stop, retry, continue, or show this version."""
+
     message_id = forms.IntegerField(min_value=1)

@@ -17,13 +17,33 @@ def message_path(conversation: Conversation, leaf_id: int | None = None) -> list
     if leaf_id is None:
         return []
     by_id = {m.id: m for m in Message.objects.filter(conversation=conversation)}
+    versions: dict[int | None, list[int]] = {}
+    for m in by_id.values():
+        versions.setdefault(m.parent_id, []).append(m.id)
     path = []
     node = by_id.get(leaf_id)
     while node is not None:
+        # Retry makes siblings: each message on the path knows its versions, for the "2 / 3" switcher.
+        node.versions = sorted(versions[node.parent_id])
         path.append(node)
         node = by_id.get(node.parent_id)
     path.reverse()
     return path
+
+
+def with_versions(messages: list[Message]) -> list[Message]:
+    """Give each message its versions (its siblings' ids, itself included), in one query."""
+    if messages:
+        parents = {m.parent_id for m in messages}
+        siblings = Message.objects.filter(
+            conversation_id=messages[0].conversation_id, parent_id__in=parents - {None}
+        )
+        versions: dict[int | None, list[int]] = {}
+        for pk, parent in siblings.values_list("pk", "parent_id"):
+            versions.setdefault(parent, []).append(pk)
+        for m in messages:
+            m.versions = sorted(versions.get(m.parent_id, [m.pk]))
+    return messages
 
 
 # Replies that produced usable text go back to the provider as context; failed or empty ones do not.
@@ -40,6 +60,7 @@ class ReplyContext:
     endpoint: Endpoint
     ciphertext: str
     request: ChatRequest | TextRequest
+    prefix: str = ""  # the reply's text so far when it is being continued; the stream appends to it
 
 
 class ReplyNotPossible(Exception):
@@ -64,11 +85,11 @@ def reply_context(message_id: int) -> ReplyContext:
         if m.content and (m.role != Message.Role.ASSISTANT or m.state in _CONTEXT_STATES)
     ]
     user = provider_user_id(conversation.owner_id)
+    prefix = reply.content  # non-empty only when continuing: the model carries on from it
     if conversation.mode == Conversation.Mode.TEXT:
         # Text completion continues one document: every prompt and continuation so far, in order.
-        request = TextRequest(
-            model=reply.model, prompt="".join(m.content for m in usable), params=dict(reply.params), user=user
-        )
+        prompt = "".join(m.content for m in usable) + prefix
+        request = TextRequest(model=reply.model, prompt=prompt, params=dict(reply.params), user=user)
     else:
         history = []
         for m in usable:
@@ -76,6 +97,8 @@ def reply_context(message_id: int) -> ReplyContext:
             if m.images:
                 item["images"] = list(m.images)
             history.append(item)
+        if prefix:
+            history.append({"role": "assistant", "content": prefix})
         request = ChatRequest(model=reply.model, messages=history, params=dict(reply.params), user=user)
     return ReplyContext(
         message_id=reply.id,
@@ -89,4 +112,5 @@ def reply_context(message_id: int) -> ReplyContext:
         ),
         ciphertext=credential.ciphertext,
         request=request,
+        prefix=prefix,
     )

@@ -114,3 +114,15 @@ class Message(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state != self.State.STREAMING
+
+    @property
+    def can_continue(self) -> bool:
+        """A reply that ended early with its text kept (cut at the token limit, stopped, interrupted)."""
+        return (
+            self.role == self.Role.ASSISTANT
+            and bool(self.content)
+            and (
+                self.state in (self.State.STOPPED, self.State.INTERRUPTED)
+                or (self.state == self.State.DONE and self.finish_reason == "length")
+            )
+        )

@@ -122,6 +122,9 @@ class Relay:
         except (Message.DoesNotExist, ReplyNotPossible) as exc:
             await self._finish(actions.ReplyOutcome(state=Message.State.FAILED, text="", error=str(exc)))
             return
+        if context.prefix:  # continuing: the reply so far is already stored and on every page
+            self._parts = [context.prefix]
+            self._length = self._sent = self._flushed = len(context.prefix)
         self._group = conversation_group(context.conversation_id)
         self._control = await layer.new_channel()
         await layer.group_add(reply_control_group(self.message_id), self._control)
@@ -187,7 +190,9 @@ class Relay:
             return None
         except ProviderError as exc:
             state = Message.State.INTERRUPTED if exc.kind == "stream_cut" else Message.State.FAILED
-            return actions.ReplyOutcome(state=state, text=self.text, error=exc.message)
+            # The provider's own words follow ours: already truncated, and with anything key-like redacted.
+            said = f"\nThe provider said: “{exc.detail}”" if exc.detail else ""
+            return actions.ReplyOutcome(state=state, text=self.text, error=exc.message + said)
         except crypto.SecretUnreadable:
             return actions.ReplyOutcome(
                 state=Message.State.FAILED,
@@ -218,6 +223,7 @@ class Relay:
             completion_tokens=usage.completion_tokens if usage else None,
             credits=credits,
             usage_reported=bool(usage and usage.reported),
+            usage_extra=_json_safe(end.extra),
         )
 
     def _append(self, text: str) -> None:
@@ -292,3 +298,12 @@ class Relay:
             log.exception(
                 "could not store the outcome of reply %s (%d characters)", self.message_id, len(outcome.text)
             )
+
+
+def _json_safe(extra: dict) -> dict:
+    """Provider extras as stored: JSON values only, bounded, so an odd provider cannot bloat a row."""
+    safe = {}
+    for key, value in list(extra.items())[:20]:
+        if isinstance(value, str | int | float | bool | dict | list) and len(repr(value)) <= 2000:
+            safe[str(key)[:64]] = value
+    return safe
