@@ -118,31 +118,6 @@ def address_kind(ip: IPAddress) -> str:
     return "public" if ip.is_global else "reserved"
 
 
-def address_refusal(host: str, ip: IPAddress, policy: EgressPolicy) -> str | None:
-    """Why `host`, resolved to `ip`, may not be contacted under `policy`; None when it may."""
-    kind = address_kind(ip)
-    if kind == "public" or (kind in PRIVATE_KINDS and policy.allow_private):
-        return None
-    phrase = _PHRASES[kind]
-    subject = f"{host} is {phrase}" if host == str(ip) else f"{host} resolves to {phrase} ({ip})"
-    if kind in PRIVATE_KINDS:
-        return (
-            f"{subject}, which this server does not allow — use a public https endpoint, "
-            "or ask the admin to allow private endpoints."
-        )
-    return f"{subject}, which is never contacted — check the base URL."
-
-
-def scheme_refusal(scheme: str, host: str, policy: EgressPolicy) -> str | None:
-    """Why a URL with `scheme` may not be used under `policy`; None when it may."""
-    if scheme == "http" and not policy.allow_http:
-        return (
-            f"{host} is addressed over plain http://, which this server does not allow — use an https:// "
-            "endpoint, or ask the admin to allow http endpoints."
-        )
-    return None
-
-
 # Hosts getaddrinfo reads as IPv4 without asking DNS: "2130706433", "0x7f.1", "0177.0.0.1" are 127.0.0.1.
 _NUMERIC_HOST = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
 
@@ -158,6 +133,31 @@ def literal_address(host: str) -> IPAddress | None:
             return ipaddress.IPv4Address(socket.inet_aton(host))
         except OSError:
             pass
+    return None
+
+
+def address_refusal(host: str, ip: IPAddress, policy: EgressPolicy) -> str | None:
+    """Why `host`, resolved to `ip`, may not be contacted under `policy`; None when it may."""
+    kind = address_kind(ip)
+    if kind == "public" or (kind in PRIVATE_KINDS and policy.allow_private):
+        return None
+    phrase = _PHRASES[kind]
+    subject = f"{host} is {phrase}" if literal_address(host) == ip else f"{host} resolves to {phrase} ({ip})"
+    if kind in PRIVATE_KINDS:
+        return (
+            f"{subject}, which this server does not allow — use a public https endpoint, "
+            "or ask the admin to allow private endpoints."
+        )
+    return f"{subject}, which is never contacted — check the base URL."
+
+
+def scheme_refusal(scheme: str, host: str, policy: EgressPolicy) -> str | None:
+    """Why a URL with `scheme` may not be used under `policy`; None when it may."""
+    if scheme == "http" and not policy.allow_http:
+        return (
+            f"{host} is addressed over plain http://, which this server does not allow — use an https:// "
+            "endpoint, or ask the admin to allow http endpoints."
+        )
     return None
 
 

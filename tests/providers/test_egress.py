@@ -104,7 +104,7 @@ def test_literal_address_reads_every_spelling_the_resolver_accepts(host, address
         ("https://localhost:8000/v1", STRICT, "localhost resolves to a loopback address (127.0.0.1)"),
         ("https://models.localhost./v1", STRICT, "models.localhost resolves to a loopback address"),
         ("https://localhost:8000/v1", PRIVATE_ONLY, None),
-        ("https://0x7f.1/v1", STRICT, "0x7f.1 resolves to a loopback address (127.0.0.1)"),
+        ("https://0x7f.1/v1", STRICT, "0x7f.1 is a loopback address"),
         ("https://169.254.169.254/latest", OPEN, "the cloud metadata address, which is never contacted"),
         ("https://0.0.0.0/v1", OPEN, "0.0.0.0 is an unspecified address, which is never contacted"),
     ],
