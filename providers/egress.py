@@ -96,7 +96,7 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def address_kind(ip: IPAddress) -> str:
-    """ "public" for globally routable unicast; otherwise the reason it is not, one of `_PHRASES`' keys."""
+    """The kind of `ip`: "public" (globally routable unicast) or one of `_PHRASES`' keys, saying why not."""
     if isinstance(ip, ipaddress.IPv6Address):
         inner = embedded_ipv4(ip)
         if inner is not None:
