@@ -1,7 +1,7 @@
 from django import forms
-from django.conf import settings
 
 from keys.models import PRESET_CHOICES, Credential
+from providers import egress
 from providers.presets import PRESETS
 from providers.types import Endpoint
 
@@ -60,8 +60,11 @@ class CredentialForm(forms.Form):
                 self.add_error("base_url", "This provider needs a base URL, e.g. https://host/v1.")
             else:
                 base_url = preset.base_urls[0]
-        if base_url and not settings.NOVAWEB_ALLOW_PRIVATE_ENDPOINTS and not base_url.startswith("https://"):
-            self.add_error("base_url", "Only https:// endpoints are allowed on this server.")
+        # An early, clear refusal of what the policy forbids outright (plain http, a literal non-public
+        # address, localhost); no DNS here: names are judged when the connection is made.
+        refusal = base_url and egress.url_refusal(base_url, egress.current_policy())
+        if refusal:
+            self.add_error("base_url", refusal)
         data["base_url"] = base_url
         style = data.get("auth_style")
         if style and style not in preset.auth_styles:

@@ -29,6 +29,7 @@ KINDS = frozenset(
         "stream_cut",
         "protocol",
         "redirect",
+        "blocked",  # the egress policy refused the address or scheme; never retried
         "upstream",
     }
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from providers.egress import EgressPolicy, EgressTransport
 from providers.errors import ProviderError
 from providers.presets import Preset
 from providers.types import Endpoint
@@ -44,12 +45,16 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient
 )
 
 
-def new_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def new_client(
+    transport: httpx.AsyncBaseTransport | None = None, *, policy: EgressPolicy | None = None
+) -> httpx.AsyncClient:
     """A client configured as the doorway requires.
 
     Redirects are never followed: httpx drops Authorization on a cross-origin redirect but would forward a
-    custom X-API-Key header to whatever host a 3xx names. The environment is not trusted either, so neither
-    proxy variables nor ~/.netrc can reroute a request or add a second credential to it.
+    custom X-API-Key header to whatever host a 3xx names, so a key only ever goes to the host it was saved
+    for. The environment is not trusted either, so neither proxy variables nor ~/.netrc can reroute a
+    request or add a second credential to it. Connections obey the egress `policy` (None: the configured
+    one, see providers.egress); a test's own `transport` replaces all of that.
     """
     return httpx.AsyncClient(
         limits=LIMITS,
@@ -57,7 +62,7 @@ def new_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.Async
         follow_redirects=False,
         trust_env=False,
         headers={"User-Agent": USER_AGENT},
-        transport=transport,
+        transport=transport or EgressTransport(LIMITS, policy),
     )
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from providers.bodies import encode_body
+from providers.egress import EgressRefused
 from providers.errors import ERROR_BODY_LIMIT, ProviderError, error_from_response, redact, simple_error
 from providers.http import KeyAuth, Timeouts, checked_key
 from providers.presets import PRESETS, Preset
@@ -120,6 +121,8 @@ async def read_bounded(
 def transport_error(call: Call, exc: httpx.HTTPError, *, shown: bool) -> ProviderError:
     """The ProviderError for an httpx failure; `shown` tells whether reply text was already produced."""
     preset, host = call.preset, call.endpoint.host
+    if isinstance(exc, EgressRefused):  # nothing was sent; the sentence says what to change
+        return simple_error(preset, "blocked", str(exc))
     detail = f"{type(exc).__name__}: {redact(str(exc), call.secret)}"
     if isinstance(exc, httpx.ConnectTimeout):
         what = f"cannot reach {host} (the connection timed out) — check the base URL and try again."

@@ -178,7 +178,7 @@ def test_provider_error_str_repr_pickle():
     assert (copy.kind, copy.message, copy.status, copy.retryable, copy.detail, copy.retry_after) == (
         "rate_limited", err.message, 429, True, "d", 2.0)  # fmt: skip
     expected_kinds = {"auth", "credits", "forbidden", "model_not_found", "rate_limited", "unavailable", "bad_request",
-                      "unreachable", "timeout", "stream_cut", "protocol", "redirect", "upstream"}  # fmt: skip
+                      "unreachable", "timeout", "stream_cut", "protocol", "redirect", "blocked", "upstream"}  # fmt: skip
     assert expected_kinds == KINDS
     with pytest.raises(ValueError):
         ProviderError("oops", "x")
