@@ -278,6 +278,26 @@ def do_continue_reply(conversation: Conversation, *, message_id) -> Message:
     return reply
 
 
+def do_keep_alternative(conversation: Conversation, *, message_id, index) -> None:
+    """Of a reply's n alternatives, keep the one the person chose: it becomes the reply, the rest go."""
+    with transaction.atomic():
+        reply = (
+            Message.objects.select_for_update()
+            .filter(pk=message_id, conversation_id=conversation.pk, role=Message.Role.ASSISTANT)
+            .first()
+        )
+        if reply is None or reply.is_streaming:
+            raise ActionError("That reply does not exist.")
+        if not isinstance(index, int) or not 0 <= index < len(reply.choices):
+            raise ActionError("That alternative does not exist any more.")
+        reply.content = reply.choices[index]
+        reply.choices = []
+        reply.save(update_fields=["content", "choices", "updated_at"])
+        send_to_group_on_commit(
+            conversation_group(conversation.pk), {"type": "message.updated", "message_id": reply.pk}
+        )
+
+
 def do_show_version(conversation: Conversation, *, message_id) -> None:
     """Show another version of a message (a sibling from Retry): the path then follows that version down to
     its newest reply."""
@@ -315,6 +335,7 @@ class ReplyOutcome:
     credits: Decimal | None = None
     usage_reported: bool = False
     usage_extra: dict = field(default_factory=dict)
+    choices: list[str] = field(default_factory=list)
 
 
 def do_finish_reply(message_id: int, outcome: ReplyOutcome) -> bool:
@@ -338,6 +359,7 @@ def do_finish_reply(message_id: int, outcome: ReplyOutcome) -> bool:
         message.credits = outcome.credits
         message.usage_reported = outcome.usage_reported
         message.usage_extra = outcome.usage_extra
+        message.choices = outcome.choices
         message.save()
         now = timezone.now()
         Conversation.objects.filter(pk=message.conversation_id).update(updated_at=now)

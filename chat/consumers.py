@@ -154,7 +154,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._stop_reply(content)
         elif action == "resync":
             await self._resync()
-        elif action in ("retry", "continue", "version"):
+        elif action in ("retry", "continue", "version", "keep"):
             await self._reply_action(action, content)
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
@@ -222,9 +222,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             )
 
     def _save_reply_action(self, action, message_id, content):
-        """Retry, Continue or show another version; for a reply that will now stream, what its relay needs."""
+        """Retry, Continue, show another version or keep an alternative; for a reply that will now stream,
+        what its relay needs."""
         if action == "version":
             actions.do_show_version(self.conversation, message_id=message_id)
+            return None, None
+        if action == "keep":
+            index = content.get("index")
+            actions.do_keep_alternative(
+                self.conversation, message_id=message_id, index=index if type(index) is int else -1
+            )
             return None, None
         if action == "retry":
             reply = actions.do_retry_reply(

@@ -77,7 +77,7 @@ class Message(models.Model):
     usage_extra = models.JSONField(default=dict, blank=True)
     # Image URLs sent with a user message (NovaKit vision models); shown by the browser, never fetched here.
     images = models.JSONField(default=list, blank=True)
-    # With n > 1: every alternative [{"text", "finish_reason"}] until the user keeps one (content = choice 0).
+    # With n > 1: the text of every alternative, until the person keeps one (content is the first meanwhile).
     choices = models.JSONField(default=list, blank=True)
     finish_reason = models.CharField(max_length=32, blank=True)
     error = models.CharField(max_length=1000, blank=True)

@@ -224,6 +224,8 @@ class Relay:
             credits=credits,
             usage_reported=bool(usage and usage.reported),
             usage_extra=_json_safe(end.extra),
+            # n > 1: every alternative, the streamed one first, until the person keeps one.
+            choices=[self.text, *(clean_text(text) for text in end.alternatives)] if end.alternatives else [],
         )
 
     def _append(self, text: str) -> None:

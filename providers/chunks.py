@@ -1,6 +1,7 @@
 """Reading completion payloads (stream chunks or one JSON reply) into text, finish reason, usage and extras.
 
-Only choice index 0 is followed: with n > 1 (Novita) the other choices would interleave into the same reply.
+Choice 0 is the reply and streams live. With n > 1 (Novita) the other choices are gathered beside it and come
+out at the end as `StreamEnd.alternatives`, so they never interleave into the reply's text.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from providers.types import StreamEnd, Usage
 # NovaKit adds these at the top level of a reply or inside its usage; they are passed on in StreamEnd.extra.
 _TOP_EXTRAS = ("model_tier",)
 _USAGE_EXTRAS = ("credits_breakdown", "tokens_remaining_estimate")
+MAX_CHOICES = 16  # well above any n a preset allows; an index past it is ignored
 
 
 @dataclass
@@ -25,39 +27,47 @@ class ReplyState:
     usage: Usage | None = None
     model: str | None = None
     extra: dict = field(default_factory=dict)
+    others: dict[int, list[str]] = field(default_factory=dict)  # choices past 0: their text so far
 
     def feed_chunk(self, payload: dict) -> str:
         """Take in one stream chunk; return its text for choice 0 (possibly "")."""
-        self._note_common(payload)
-        choice = _first_choice(payload)
-        if choice is None:
-            return ""
-        if self.mode == "chat":
-            delta = choice.get("delta")
-            if not isinstance(delta, dict):
-                delta = choice.get("message") if isinstance(choice.get("message"), dict) else {}
-            text = delta.get("content")
-        else:
-            text = choice.get("text")
-        self._note_finish(choice)
-        return text if isinstance(text, str) else ""
+        return self._feed(payload, "delta")
 
     def feed_whole(self, payload: dict) -> str:
         """Take in a complete, non-streamed reply; return its whole text for choice 0."""
+        return self._feed(payload, "message")
+
+    def _feed(self, payload: dict, part: str) -> str:
         self._note_common(payload)
-        choice = _first_choice(payload)
-        if choice is None:
-            return ""
+        choices = payload.get("choices")
+        reply = ""
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", 0)
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < MAX_CHOICES:
+                continue
+            text = self._text(choice, part)
+            if index == 0:
+                reply += text
+                self._note_finish(choice)
+            elif text:
+                self.others.setdefault(index, []).append(text)
+        return reply
+
+    def _text(self, choice: dict, part: str) -> str:
         if self.mode == "chat":
-            message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
-            text = message.get("content")
+            holder = choice.get(part)
+            if not isinstance(holder, dict):  # some servers stream whole `message` objects
+                holder = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+            text = holder.get("content")
         else:
             text = choice.get("text")
-        self._note_finish(choice)
         return text if isinstance(text, str) else ""
 
     def end(self) -> StreamEnd:
-        return StreamEnd(self.finish_reason, self.usage, self.model, dict(self.extra))
+        alternatives = tuple("".join(self.others[i]) for i in sorted(self.others))
+        return StreamEnd(self.finish_reason, self.usage, self.model, dict(self.extra), alternatives)
 
     def _note_common(self, payload: dict) -> None:
         model = payload.get("model")
@@ -77,16 +87,6 @@ class ReplyState:
         reason = choice.get("finish_reason")
         if isinstance(reason, str) and reason:
             self.finish_reason = reason
-
-
-def _first_choice(payload: dict) -> dict | None:
-    choices = payload.get("choices")
-    if not isinstance(choices, list):
-        return None
-    for choice in choices:
-        if isinstance(choice, dict) and choice.get("index", 0) == 0:
-            return choice
-    return None
 
 
 def _usage(raw: dict) -> Usage | None:

@@ -138,13 +138,15 @@ class StreamEnd:
     """The last event of a successful stream.
 
     `usage` is None when the provider reported none (the caller estimates). `extra` holds provider extras
-    such as NovaKit's `model_tier`, `credits_breakdown` and `tokens_remaining_estimate`.
+    such as NovaKit's `model_tier`, `credits_breakdown` and `tokens_remaining_estimate`. `alternatives` are
+    the texts of choices 1, 2, … when more than one was asked for (n > 1).
     """
 
     finish_reason: str | None
     usage: Usage | None
     model: str | None
     extra: dict = field(default_factory=dict)
+    alternatives: tuple[str, ...] = ()
 
 
 StreamEvent = TextDelta | Retrying | StreamEnd

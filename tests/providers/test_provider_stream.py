@@ -107,9 +107,11 @@ async def test_novita_legacy_text_completions(fp, model):
 
 
 @pytest.mark.asyncio
-async def test_novita_n_choices_follow_only_choice_zero(fp):
-    events = await chat(fp, "fake-model~n=3", preset="novita", params={"n": 3})
+@pytest.mark.parametrize("model", ["fake-model~n=3", "fake-model~n=3~nonstream=1"])
+async def test_novita_n_choices_stream_the_first_and_gather_the_others(fp, model):
+    events = await chat(fp, model, preset="novita", params={"n": 3})
     assert text_of(events) == CANNED_REPLY and "[choice" not in text_of(events)
+    assert end_of(events).alternatives == (f"[choice 1] {CANNED_REPLY}", f"[choice 2] {CANNED_REPLY}")
 
 
 @pytest.mark.asyncio
