@@ -145,7 +145,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "chat.broadcast.InMemoryChannelLayer",  # expiry scans at most once a second
             "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": 60},
         }
     }
