@@ -141,16 +141,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if not isinstance(content, dict):
             await self._error("The page sent something unreadable; reload it if this repeats.")
             return
-        if not await _db(self._session_still_valid)():
-            await self._error(
-                "Your session has ended — sign in again to keep chatting. Your text is still here."
-            )
-            await self.close(code=4401)
-            return
         action = content.get("action")
         if action == "send":
-            await self._send_message(content)
-        elif action == "stop":
+            await self._send_message(content)  # re-checks the session in the same trip as the send
+            return
+        if not await _db(self._session_still_valid)():
+            await self._session_ended()
+            return
+        if action == "stop":
             await self._stop_reply(content)
         elif action == "resync":
             await self._resync()
@@ -159,9 +157,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
 
+    async def _session_ended(self):
+        await self._error("Your session has ended — sign in again to keep chatting. Your text is still here.")
+        await self.close(code=4401)
+
     def _save_send(self, data, options):
-        """The send action and, for a new reply, what its relay needs: one trip to the database thread, so
-        the provider is called as soon as the rows are committed."""
+        """The session re-check, the send action and, for a new reply, what its relay needs: one trip to a
+        database thread, so the provider is called as soon as the rows are committed. None if the session
+        has ended (nothing is stored)."""
+        if not self._session_still_valid():
+            return None
         result = actions.do_send_message(
             self.user,
             self.conversation,
@@ -190,14 +195,21 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     async def _send_message(self, content):
         form = SendForm(content)
         if not form.is_valid():
-            await self._error("The page sent an incomplete message; reload it and try again.")
+            if await _db(self._session_still_valid)():
+                await self._error("The page sent an incomplete message; reload it and try again.")
+            else:
+                await self._session_ended()
             return
         try:
             # The rest of the frame is the composer's options (parameters, mode, images): the action cleans it.
-            result, context = await _db(self._save_send)(form.cleaned_data, content)
+            saved = await _db(self._save_send)(form.cleaned_data, content)
         except actions.ActionError as exc:
             await self._error(str(exc))
             return
+        if saved is None:
+            await self._session_ended()
+            return
+        result, context = saved
         if result.created:
             self.sent[result.reply.id] = 0
             relay.start_relay(result.reply.id, context)

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 _running: dict[int, "Relay"] = {}
 
 HEARTBEAT_SECONDS = 10.0
+# A read that took longer than this waited for the network; one served from httpx's buffer takes ~50 µs.
+_WAITED = 0.001
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
@@ -89,11 +91,10 @@ class Relay:
         self._sent = 0  # characters already broadcast
         self._unsent: list[str] = []  # text since the last frame (a frame never re-joins the whole reply)
         self._flushed = 0  # characters already in the database
-        self._wake = asyncio.Event()
-        self._finished = False
         self._stream_task: asyncio.Task | None = None
         self._end_reason = ""  # "stop" or "shutdown" when ended from outside
         self._status = ""
+        self._frame_due = 0.0  # loop time after which a burst sends its next frame
 
     # --- control from outside ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -128,11 +129,7 @@ class Relay:
         self._group = conversation_group(context.conversation_id)
         self._control = await layer.new_channel()
         await layer.group_add(reply_control_group(self.message_id), self._control)
-        helpers = [
-            asyncio.create_task(self._listen()),
-            asyncio.create_task(self._send_loop()),
-            asyncio.create_task(self._flush_loop()),
-        ]
+        helpers = [asyncio.create_task(self._listen()), asyncio.create_task(self._flush_loop())]
         try:
             self._stream_task = asyncio.create_task(self._stream(context))
             if self._end_reason:
@@ -147,11 +144,9 @@ class Relay:
             else:
                 outcome = outcome or await self._outcome_after_cancel()
         finally:
-            self._finished = True
-            self._wake.set()
-            await asyncio.gather(helpers[1], return_exceptions=True)  # the last frame goes out first
-            for task in (helpers[0], helpers[2]):
+            for task in helpers:
                 task.cancel()
+            await self._send_pending()  # the last frame goes out before the final bubble
             await asyncio.gather(*helpers, return_exceptions=True)
             await layer.group_discard(reply_control_group(self.message_id), self._control)
         await self._finish(outcome)
@@ -165,6 +160,7 @@ class Relay:
 
     async def _stream(self, context) -> actions.ReplyOutcome | None:
         """Read the provider's stream; returns the outcome, or None when cancelled by stop/shutdown."""
+        loop = asyncio.get_running_loop()
         try:
             call = (
                 provider_client.complete_text
@@ -174,17 +170,21 @@ class Relay:
             stream = call(context.endpoint, crypto.decrypt(context.ciphertext), context.request)
             # aclosing: a stop closes the upstream connection now, not whenever the generator is collected.
             async with aclosing(stream) as events:
+                asked = loop.time()
                 async for event in events:
                     if isinstance(event, TextDelta):
+                        waited = loop.time() - asked > _WAITED
                         if self._status:
                             await self._set_status("")  # the retry worked: text is flowing
                         self._append(event.text)
+                        await self._pace(loop, waited)
                     elif isinstance(event, Retrying):
                         await self._set_status(
                             f"{event.reason.capitalize()}, retrying ({event.attempt}/{event.max_attempts})…"
                         )
                     elif isinstance(event, StreamEnd):
                         return self._done_outcome(event)
+                    asked = loop.time()
             return actions.ReplyOutcome(state=Message.State.DONE, text=self.text)
         except asyncio.CancelledError:
             return None
@@ -234,25 +234,28 @@ class Relay:
             self._parts.append(text)
             self._unsent.append(text)
             self._length += len(text)
-            self._wake.set()
+
+    async def _pace(self, loop, waited: bool) -> None:
+        """Send a frame when the stream went quiet (the read had to wait for the network: what we have is
+        all there is, the first delta included) or, in a burst, once a frame interval has passed. After a
+        quiet send, pause for a frame interval before reading on: the provider's next events pile up in the
+        socket and arrive in one read. Each read through httpx costs ~100 µs of CPU whatever it carries
+        (bench/upstream.py), so this is what makes a token cheap; the wait is the frame interval the
+        tokens would have waited for anyway."""
+        now = loop.time()
+        if not (waited or now >= self._frame_due):
+            return
+        await self._send_pending()
+        interval = settings.NOVAWEB_RELAY_FRAME_MS / 1000
+        if waited:
+            await asyncio.sleep(interval)
+        self._frame_due = loop.time() + interval
 
     async def _set_status(self, status: str) -> None:
         self._status = status
         await self._layer.group_send(
             self._group, {"type": "reply.status", "message_id": self.message_id, "text": status}
         )
-
-    # --- helpers running beside the stream ---------------------------------------------------------------
-    async def _send_loop(self) -> None:
-        """One frame per wake-up: the first delta goes at once, later ones gather for a frame interval."""
-        interval = settings.NOVAWEB_RELAY_FRAME_MS / 1000
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            await self._send_pending()
-            if self._finished:
-                return
-            await asyncio.sleep(interval)
 
     async def _send_pending(self) -> None:
         if not self._unsent:
@@ -264,6 +267,7 @@ class Relay:
             {"type": "reply.delta", "message_id": self.message_id, "offset": offset, "text": chunk},
         )
 
+    # --- helpers running beside the stream ---------------------------------------------------------------
     async def _flush_loop(self) -> None:
         period = settings.NOVAWEB_RELAY_FLUSH_MS / 1000
         last = time.monotonic()

@@ -27,7 +27,7 @@ from providers.http import DEFAULT_TIMEOUTS, Timeouts, shared_client
 from providers.models import parse_models
 from providers.presets import PRESETS
 from providers.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
-from providers.sse import EventTooLarge, iter_event_data
+from providers.sse import EventSplitter, EventTooLarge
 from providers.transport import Call, deadline_error, make_call, open_response, read_bounded, transport_error
 from providers.types import ChatRequest, Endpoint, ModelInfo, Retrying, StreamEvent, TextDelta, TextRequest
 
@@ -208,19 +208,19 @@ async def _read_json_reply(
 async def _read_event_stream(
     call: Call, response: httpx.Response, first_token_deadline: float, total_deadline: float
 ) -> AsyncIterator[StreamEvent]:
+    """One TextDelta per body chunk that brought text (its events joined), then the end."""
     state = ReplyState(call.mode)
+    splitter = EventSplitter()
     shown = done = False
-    data_items = iter_event_data(response)
-    async with aclosing(data_items):
-        while True:
+    async with aclosing(response.aiter_bytes()) as chunks:
+        while not done:
             deadline = total_deadline if shown else first_token_deadline
             try:
                 # The deadline wraps only this await, never a yield: a timeout must cancel our read,
                 # not whatever the consumer is doing while this generator is suspended.
                 async with asyncio.timeout_at(deadline):
-                    data = await anext(data_items)
-            except StopAsyncIteration:
-                break
+                    chunk = await anext(chunks, None)
+                items = splitter.feed(chunk) if chunk is not None else splitter.finish()
             except TimeoutError:
                 raise deadline_error(call, total=deadline >= total_deadline) from None
             except EventTooLarge:
@@ -231,23 +231,41 @@ async def _read_event_stream(
                 break  # the connection was cut mid-body; judged below like an early EOF
             except httpx.HTTPError as exc:
                 raise transport_error(call, exc, shown=shown) from None
-            if data == "[DONE]":
-                done = True
-                break
-            payload = _json_or_none(data)
-            if not isinstance(payload, dict):
-                log.debug("%s: ignored a non-JSON event", call.preset.slug)
-                continue
-            parsed = parse_error_payload(payload)
-            if parsed is not None:
-                raise error_from_payload(call.preset, parsed, secret=call.secret)
-            text = state.feed_chunk(payload)
-            if text:
+            texts: list[str] = []
+            error: ProviderError | None = None
+            for data in items:
+                if data == "[DONE]":
+                    done = True
+                    break
+                try:
+                    text = _feed(call, state, data)
+                except ProviderError as exc:
+                    error = exc
+                    break
+                if text:
+                    texts.append(text)
+            if texts:  # text that came before an error object in the same chunk is still shown
                 shown = True
-                yield TextDelta(text)
+                yield TextDelta("".join(texts))
+            if error is not None:
+                raise error
+            if chunk is None:
+                break
     if not done and state.finish_reason is None:
         raise simple_error(call.preset, "stream_cut", "the reply was cut off — retry, or continue from here.")
     yield state.end()
+
+
+def _feed(call: Call, state: ReplyState, data: str) -> str:
+    """The text of one event's data; raises the provider's error object as a ProviderError."""
+    payload = _json_or_none(data)
+    if not isinstance(payload, dict):
+        log.debug("%s: ignored a non-JSON event", call.preset.slug)
+        return ""
+    parsed = parse_error_payload(payload)
+    if parsed is not None:
+        raise error_from_payload(call.preset, parsed, secret=call.secret)
+    return state.feed_chunk(payload)
 
 
 def _json_or_none(data: str) -> object:

@@ -91,8 +91,11 @@ async def make_key_async(make_key, owner, **kwargs):
     return await sync_to_async(make_key)(owner, **kwargs)
 
 
+@pytest.mark.parametrize("frame", ["send", "incomplete send", "stop"])
 @pytest.mark.parametrize("how", ["sign_out", "deactivate", "password_change"])
-async def test_an_open_socket_stops_working_once_the_session_ends(ws_connect, alice, conversation, how):
+async def test_an_open_socket_stops_working_once_the_session_ends(
+    ws_connect, alice, conversation, how, frame
+):
     from django.contrib.sessions.models import Session
 
     communicator, connected = await ws_connect(alice, conversation.pk)
@@ -110,7 +113,12 @@ async def test_an_open_socket_stops_working_once_the_session_ends(ws_connect, al
 
     await end_session()
     page = PageModel(communicator)
-    await page.send(action="send", client_id=str(uuid.uuid4()), message="hi", credential="", model="")
+    if frame == "send":
+        await page.send(action="send", client_id=str(uuid.uuid4()), message="hi", credential="", model="")
+    elif frame == "incomplete send":
+        await page.send(action="send", message="hi")
+    else:
+        await page.send(action="stop", message_id=1)
     await page.until(lambda p: p.errors)
     assert "session has ended" in page.errors[0]
     assert (await communicator.receive_output(timeout=2))["type"] == "websocket.close"

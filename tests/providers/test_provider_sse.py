@@ -1,4 +1,4 @@
-"""SSE parsing through httpx-sse on arbitrary chunkings (UP-01..UP-06, UP-12, UP-15, UP-17).
+"""SSE parsing (providers/sse.py) on arbitrary chunkings (UP-01..UP-06, UP-12, UP-15, UP-17).
 
 Driven through `stream_chat` with an httpx MockTransport, so the real decoding path is what is tested.
 """
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from providers import ChatRequest, Endpoint, ProviderError, StreamEnd, TextDelta, stream_chat
 from providers.http import new_client
-from providers.sse import MAX_EVENT_CHARS
+from providers.sse import MAX_EVENT_BYTES, EventSplitter, EventTooLarge
 
 from .helpers import FAST, KEY, collect, end_of, text_of, user
 
@@ -159,7 +159,7 @@ def test_invalid_utf8_is_replaced_not_fatal():
 
 def test_oversized_event_is_a_protocol_error_not_a_memory_blow_up():
     with pytest.raises(ProviderError) as info:
-        run_sync([b"data: " + b"x" * (1024 * 1024)] * (MAX_EVENT_CHARS // (1024 * 1024) + 2))
+        run_sync([b"data: " + b"x" * (1024 * 1024)] * (MAX_EVENT_BYTES // (1024 * 1024) + 2))
     assert info.value.kind == "protocol"
 
 
@@ -195,3 +195,14 @@ def test_echo_through_the_fake_with_split_characters_round_trips(fake_provider, 
 
     events = asyncio.run(go())
     assert text_of(events) == text and end_of(events).finish_reason == "stop"
+
+
+def test_splitter_fields_line_endings_and_limit():
+    splitter = EventSplitter(limit=64)
+    assert splitter.feed(b"data: a\r") == []  # the CR may be half of a CRLF
+    assert splitter.feed(b"\n\r\ndata:b\ndata:  c\n") == ["a"]
+    assert splitter.feed(b"\n: comment\n\nevent: ping\ndata: {}\n\ndata\n\n") == ["b\n c"]
+    assert splitter.feed(b"data: \xe4\xbd") == [] and splitter.feed(b"\xa0\n\n") == ["你"]
+    assert splitter.finish() == []
+    with pytest.raises(EventTooLarge):
+        splitter.feed(b"data: " + b"x" * 64)
