@@ -56,7 +56,7 @@ def test_controls_have_the_names_people_hear(page, fake_provider):
     page.get_by_role("link", name="NovaWeb").click()
     new_chat(page, model=SLOW.format(tokens=200, interval=20))
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
-    expect(page.get_by_role("textbox", name="Model", exact=True)).to_be_visible()
+    expect(page.get_by_role("combobox", name="Model", exact=True)).to_be_visible()
     expect(page.get_by_role("combobox", name="Key", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()
     reply = send(page, "long one")
