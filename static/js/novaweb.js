@@ -61,7 +61,8 @@
     }
   });
   // Each change in the composer's options re-renders them (values come back as the server stored them):
-  // a disclosure the person had open stays open. (Image links are kept by hx-preserve.)
+  // a disclosure the person had open stays open. (Image links are kept by hx-preserve.) The swap settles at
+  // once (settle:0ms), so htmx:load runs before the browser paints the new, closed panel.
   var openOptions = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
