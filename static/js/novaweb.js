@@ -60,6 +60,21 @@
       if (box) { box.value = ""; box.focus(); }
     }
   });
+  // Each change in the composer's options re-renders them (values come back as the server stored them):
+  // a disclosure the person had open stays open. (Image links are kept by hx-preserve.) The swap settles at
+  // once (settle:0ms), so htmx:load runs before the browser paints the new, closed panel.
+  var openOptions = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "composer-options") return;
+    openOptions = Array.prototype.map.call(target.querySelectorAll("details[open]"), function (d) { return d.className; });
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var options = event.detail.elt;
+    if (!openOptions || !options || options.id !== "composer-options") return;
+    options.querySelectorAll("details").forEach(function (d) { if (openOptions.indexOf(d.className) !== -1) d.open = true; });
+    openOptions = null;
+  });
   document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); follow(); });
 
   // Connection state, and a resync after a reconnect so nothing that happened meanwhile is missed.

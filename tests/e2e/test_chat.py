@@ -194,8 +194,13 @@ def test_provider_errors_show_a_sentence_and_the_page_stays_usable(page, fake_pr
     reply = send(page, "hello?")
     wait_until_done(reply, "failed")
     expect(reply.get_by_text("Failed", exact=True)).to_be_visible()
-    expect(reply.get_by_role("alert")).to_have_text(
+    error = reply.get_by_role("alert")
+    expect(error).to_contain_text(
         "OpenAI-compatible: the key was rejected — check the key and its auth header style."
+    )
+    # The provider's own words follow on their own line, with the echoed key redacted.
+    expect(error).to_contain_text(
+        "The provider said: “invalid_api_key: Incorrect API key provided: [redacted].”"
     )
     expect(page.get_by_text("sk-invalid-00000000")).to_have_count(0)
 

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 from tests.e2e.ui import (
     SECRET,
     add_key,
+    add_key_form,
     bubbles,
     fill_key_form,
     new_chat,
@@ -27,12 +28,13 @@ def test_keys_page(page, fake_provider):
 
     # A missing label: the error shows next to the field, what was typed stays (except the secret).
     fill_key_form(page, label="", base_url=base_url, secret=SECRET)
-    label = page.get_by_label("Label", exact=True)
+    form = add_key_form(page)
+    label = form.get_by_label("Label", exact=True)
     expect(label).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("alert")).to_have_text("This field is required.")
-    expect(page.get_by_label("Base URL")).to_have_value(base_url)
-    expect(page.get_by_label("Provider")).to_have_value("openai")
-    expect(page.get_by_label("API key")).to_have_value("")
+    expect(form.get_by_label("Base URL")).to_have_value(base_url)
+    expect(form.get_by_label("Provider")).to_have_value("openai")
+    expect(form.get_by_label("API key", exact=True)).to_have_value("")
     assert SECRET not in page.content()
 
     # A key that is too short is refused with a reason.
@@ -47,7 +49,7 @@ def test_keys_page(page, fake_provider):
     expect(row).to_contain_text("OpenAI-compatible")
     expect(row).to_contain_text("••••" + SECRET[-4:])
     expect(row).to_contain_text("Never used")
-    expect(page.get_by_label("API key")).to_have_value("")
+    expect(add_key_form(page).get_by_label("API key", exact=True)).to_have_value("")
     content = page.content()
     assert SECRET not in content and SECRET[:-4] not in content
 

@@ -7,6 +7,7 @@ from tests.e2e.ui import (
     add_key,
     body,
     bubbles,
+    check_key,
     composer,
     fill_key_form,
     new_chat,
@@ -56,7 +57,7 @@ def test_controls_have_the_names_people_hear(page, fake_provider):
     page.get_by_role("link", name="NovaWeb").click()
     new_chat(page, model=SLOW.format(tokens=200, interval=20))
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
-    expect(page.get_by_role("textbox", name="Model", exact=True)).to_be_visible()
+    expect(page.get_by_role("combobox", name="Model", exact=True)).to_be_visible()
     expect(page.get_by_role("combobox", name="Key", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()
     reply = send(page, "long one")
@@ -145,10 +146,16 @@ def test_phone(new_context, fake_provider, screenshots):
 
 
 def test_screenshots(page, fake_provider, screenshots):
-    """docs/screenshots/: the chat in light and dark with a finished Markdown + code reply, and the keys page."""
+    """docs/screenshots/: the chat in light and dark with a finished Markdown + code reply, and the keys page
+    with one key tested and working and one rejected."""
     sign_up(page)
     add_key(page, fake_provider, label="Personal")
     add_key(page, fake_provider, label="Team Novisurf", dialect="novisurf", secret="nsk-demo-4f2a9b71")
+    add_key(page, fake_provider, label="Old NovaKit", dialect="novakit", secret="nk-invalid-0c3e5d18")
+    open_keys(page)  # without the "Saved" flash
+    check_key(page, "Team Novisurf", "Works — ")
+    check_key(page, "Old NovaKit", "Key rejected — ")
+    page.get_by_role("heading", name="Settings", level=1).click()  # no focus ring in the picture
     page.set_viewport_size(
         {"width": 1280, "height": 1400}
     )  # the whole page (it scrolls inside, not the document)

@@ -48,14 +48,29 @@ def open_keys(page: Page) -> None:
     expect(page.get_by_role("heading", name="Your keys")).to_be_visible()
 
 
+def add_key_form(page: Page) -> Locator:
+    """The "Add a key" card (each key's row has a replace-secret form with the same fields)."""
+    return page.get_by_role("region", name="Add a key")
+
+
 def fill_key_form(
-    page: Page, *, label: str, base_url: str, secret: str, provider: str = "OpenAI-compatible"
+    page: Page,
+    *,
+    label: str,
+    base_url: str,
+    secret: str,
+    provider: str = "OpenAI-compatible",
+    auth_style: str | None = None,
 ) -> None:
-    page.get_by_label("Provider").select_option(label=provider)
-    page.get_by_label("Label", exact=True).fill(label)
-    page.get_by_label("Base URL").fill(base_url)
-    page.get_by_label("API key").fill(secret)
-    page.get_by_role("button", name="Save key").click()
+    """Fill and submit "Add a key"; `auth_style` is the visible option, e.g. "X-API-Key header"."""
+    form = add_key_form(page)
+    form.get_by_label("Provider").select_option(label=provider)
+    form.get_by_label("Label", exact=True).fill(label)
+    form.get_by_label("Base URL").fill(base_url)
+    if auth_style is not None:
+        form.get_by_label("Auth header").select_option(label=auth_style)
+    form.get_by_label("API key", exact=True).fill(secret)
+    form.get_by_role("button", name="Save key").click()
 
 
 PROVIDERS = {
@@ -63,11 +78,18 @@ PROVIDERS = {
     "novisurf": "Novisurf",
     "novakit": "NovaKit",
     "novita": "Novita AI",
+    "novita-openai": "Novita AI",
 }
 
 
 def add_key(
-    page: Page, fake_provider, *, label: str = "Fake", secret: str = SECRET, dialect: str = "openai"
+    page: Page,
+    fake_provider,
+    *,
+    label: str = "Fake",
+    secret: str = SECRET,
+    dialect: str = "openai",
+    auth_style: str | None = None,
 ) -> None:
     """Settings → add a key for the fake provider's `dialect` (OpenAI-compatible by default); stays on the
     keys page."""
@@ -78,17 +100,52 @@ def add_key(
         base_url=fake_provider.base_url(dialect),
         secret=secret,
         provider=PROVIDERS[dialect],
+        auth_style=auth_style,
     )
     expect(page.get_by_role("status")).to_contain_text(f"Saved “{label}”")
 
 
-def new_chat(page: Page, model: str | None = None, key: str | None = None) -> None:
+def key_row(page: Page, label: str) -> Locator:
+    """One key's row on the keys page (named by its label)."""
+    return page.get_by_role("listitem", name=label, exact=True)
+
+
+def check_key(page: Page, label: str, expected: str) -> Locator:
+    """Press "Test connection" on a key's row and wait for its outcome line; returns the row."""
+    key_row(page, label).get_by_role("button", name=f"Test connection of {label}").click()
+    row = key_row(page, label)
+    expect(row.get_by_role("status")).to_contain_text(expected)
+    return row
+
+
+def key_picker(page: Page) -> Locator:
+    return page.get_by_role("combobox", name="Key", exact=True)
+
+
+def model_field(page: Page) -> Locator:
+    """The composer's Model input (a combobox: it offers the key's listed models)."""
+    return page.get_by_role("combobox", name="Model", exact=True)
+
+
+def pick_key(page: Page, key: str, provider: str = "OpenAI-compatible") -> None:
+    """Choose a key in the composer and wait for its provider's options to be swapped in."""
+    options = page.locator("#composer-options")
+    before = options.element_handle()
+    key_picker(page).select_option(label=f"{key} · {provider}")
+    expect(key_picker(page).locator("option:checked")).to_have_text(f"{key} · {provider}")
+    if before is not None:  # htmx replaces the options block: wait until the old one has gone
+        before.wait_for_element_state("hidden")
+
+
+def new_chat(
+    page: Page, model: str | None = None, key: str | None = None, provider: str = "OpenAI-compatible"
+) -> None:
     """ "New chat" from the sidebar; then pick the key and type the model if given."""
     page.get_by_role("button", name="New chat").click()
     expect(page.get_by_role("heading", name="New chat", level=1)).to_be_visible()
     page.wait_for_load_state("load")
     if key is not None:
-        page.get_by_role("combobox", name="Key", exact=True).select_option(label=f"{key} · OpenAI-compatible")
+        pick_key(page, key, provider)
     if model is not None:
         page.get_by_label("Model", exact=True).fill(model)
 

@@ -1,0 +1,258 @@
+"""The composer's options per provider: the parameters panel (saved at once, clamped on the server), NovaKit's
+web search and image links, Novita's text completion mode; error sentences in the bubble; Retry and Continue."""
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.ui import (
+    add_key,
+    assert_composer_works,
+    body,
+    bubbles,
+    composer,
+    model_field,
+    new_chat,
+    pick_key,
+    send,
+    sign_up,
+    tokens,
+    wait_until_done,
+)
+
+IMAGES = ["https://images.example.com/cat.jpg", "https://images.example.com/dog.png"]
+
+
+def parameters(page: Page):
+    """The "Parameters" disclosure (a <details>: a group named by nothing but its summary's text)."""
+    return page.get_by_role("group").filter(has=page.get_by_text("Parameters", exact=True))
+
+
+def open_parameters(page: Page):
+    panel = parameters(page)
+    if panel.get_attribute("open") is None:
+        panel.get_by_text("Parameters", exact=True).click()
+    expect(panel.get_by_role("spinbutton").first).to_be_visible()
+    return panel
+
+
+def param_labels(page: Page) -> list[str]:
+    return [" ".join(text.split()) for text in parameters(page).locator("label").all_inner_texts()]
+
+
+def chat_requests(fake_provider) -> list[dict]:
+    return [r for r in fake_provider.requests if r["method"] == "POST"]
+
+
+def change(page: Page, label: str, value: str) -> None:
+    """Type into a parameter and leave the field, as a person does; returns once the change is saved and
+    the options are shown back as stored."""
+    field = page.get_by_label(label)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/options/")):
+        field.fill(value)
+        field.press("Tab")
+
+
+def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screenshots):
+    sign_up(page)
+    add_key(page, fake_provider, label="Surf", secret="nsk-params-1111aaaa", dialect="novisurf")
+    add_key(page, fake_provider, label="Novita", secret="nv-params-2222bbbb", dialect="novita")
+    add_key(page, fake_provider, label="Kit", secret="nk-params-3333cccc", dialect="novakit")
+    page.get_by_role("link", name="NovaWeb").click()
+
+    new_chat(page, key="Surf", provider="Novisurf", model="fake-model")
+    open_parameters(page)
+    assert param_labels(page) == [
+        "Temperature (0 to 2)",
+        "Max tokens (≥ 1)",
+        "Top P (0 to 1)",
+        "Stop sequences",
+    ]
+    expect(page.get_by_role("checkbox")).to_have_count(0)
+    expect(page.get_by_role("radio")).to_have_count(0)  # no text completion mode on Novisurf
+
+    # Out of range: saved clamped, and the panel shows what was stored.
+    change(page, "Temperature", "7")
+    expect(page.get_by_label("Temperature")).to_have_value("2")
+    change(page, "Max tokens", "64")
+    expect(page.get_by_label("Max tokens")).to_have_value("64")
+    fake_provider.reset()
+    wait_until_done(send(page, "echo: clamped"))
+    (request,) = chat_requests(fake_provider)
+    sent = request["json"]
+    assert sent["temperature"] == 2 and sent["max_tokens"] == 64, sent
+    assert set(sent) <= {"model", "messages", "stream", "temperature", "max_tokens"}, sorted(sent)
+    page.reload()
+    open_parameters(page)
+    expect(page.get_by_label("Temperature")).to_have_value("2")
+    expect(page.get_by_label("Max tokens")).to_have_value("64")
+
+    # Novita: its extra parameters, and the text completion mode.
+    new_chat(page, key="Novita", provider="Novita AI", model="fake-model")
+    open_parameters(page)
+    labels = param_labels(page)
+    for expected in (
+        "Top K (≥ -1)",
+        "Min P (0 to 1)",
+        "Repetition penalty (0.01 to 2)",
+        "Presence penalty (-2 to 2)",
+        "Frequency penalty (-2 to 2)",
+        "Alternatives (n) (1 to 8)",
+    ):
+        assert expected in labels, labels
+    expect(page.get_by_role("checkbox")).to_have_count(0)
+    change(page, "Top K", "40")
+    expect(page.get_by_label("Top K")).to_have_value("40")
+    expect(parameters(page)).to_have_attribute("open", "")  # saving did not close the panel
+    page.get_by_role("heading", level=1).click()  # nothing focused: no focus ring in the picture
+    page.screenshot(path=screenshots / "composer-options.png", caret="initial")
+
+    page.get_by_role("radio", name="Text completion").check()
+    expect(page.get_by_role("radio", name="Text completion")).to_be_checked()
+    fake_provider.reset()
+    reply = send(page, "echo: once upon a time")
+    wait_until_done(reply)
+    expect(body(reply)).to_have_text("once upon a time")
+    (request,) = chat_requests(fake_provider)
+    assert request["path"] == "/novita/v3/openai/completions", request["path"]
+    assert "once upon a time" in request["json"]["prompt"] and "messages" not in request["json"]
+    assert request["json"]["top_k"] == 40
+    page.reload()
+    expect(page.get_by_role("radio", name="Text completion")).to_be_checked()
+
+    # NovaKit: the web search toggle and the penalties.
+    pick_key(page, "Kit", "NovaKit")
+    expect(page.get_by_role("checkbox", name="Web search")).to_be_visible()
+    expect(page.get_by_role("radio")).to_have_count(0)
+    open_parameters(page)
+    labels = param_labels(page)
+    assert "Frequency penalty (-2 to 2)" in labels and "Presence penalty (-2 to 2)" in labels, labels
+    assert "Top K (≥ -1)" not in labels, labels
+
+
+def test_novakit_web_search_and_images(page, fake_provider):
+    sign_up(page)
+    add_key(page, fake_provider, label="Kit", secret="nk-vision-4444dddd", dialect="novakit")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="openai/gpt-4o")
+
+    page.get_by_text("Images", exact=True).click()
+    page.get_by_label("Image links").fill("\n".join(IMAGES))
+    # Toggling web search saves it and re-renders the options: the links typed stay, the box stays focused.
+    search = page.get_by_role("checkbox", name="Web search")
+    search.check()
+    expect(search).to_be_checked()
+    expect(search).to_be_focused()
+    expect(page.get_by_label("Image links")).to_have_value("\n".join(IMAGES))
+    fake_provider.reset()
+    reply = send(page, "echo: what is in these?")
+    wait_until_done(reply)
+    expect(body(reply)).to_have_text("what is in these?")
+    expect(reply.locator(".usage")).to_contain_text("tokens")
+    expect(reply.locator(".usage")).to_contain_text("credits")
+    expect(reply.locator(".usage")).to_contain_text("standard tier")
+
+    question = bubbles(page).first
+    for n, url in enumerate(IMAGES, 1):
+        image = question.get_by_role("img", name=f"Image {n} sent with this message")
+        expect(image).to_have_attribute("src", url)
+    (request,) = chat_requests(fake_provider)
+    sent = request["json"]
+    assert sent["web_search"] is True, sent
+    assert sent["messages"][-1]["images"] == IMAGES, sent["messages"][-1]
+
+    # A model that takes no images: a clear error under the composer, nothing sent.
+    page.reload()
+    expect(page.get_by_role("checkbox", name="Web search")).to_be_checked()
+    model_field(page).fill("meta-llama/llama-3.1-8b")
+    page.get_by_text("Images", exact=True).click()
+    page.get_by_label("Image links").fill(IMAGES[0])
+    fake_provider.reset()
+    composer(page).fill("and this one?")
+    composer(page).press("Enter")
+    expect(page.locator("#composer").get_by_role("alert")).to_have_text(
+        "meta-llama/llama-3.1-8b does not take images — pick a vision model such as openai/gpt-4o, "
+        "or remove the images."
+    )
+    expect(composer(page)).to_have_value("and this one?")
+    expect(bubbles(page)).to_have_count(2)
+    assert chat_requests(fake_provider) == []
+
+
+# model directive, key dialect, the sentence in the bubble
+FAILURES = [
+    ("fake-model~status=401", "openai", "OpenAI-compatible: the key was rejected — check the key"),
+    ("fake-model~status=402", "novisurf", "Novisurf: out of credits — top up your account."),
+    ("fake-model~status=403", "novakit", "NovaKit: your key lacks the chat scope"),
+    ("missing-model", "novita", "Novita AI: this model does not exist — check the model name"),
+    ("fake-model~status=429~retry_after=0", "novakit", "NovaKit: rate-limited — wait a moment"),
+    ("fake-model~status=500~retry_after=0", "novisurf", "Novisurf: Provider error (HTTP 500)"),
+]
+KEY_OF = {
+    "openai": ("Generic", "OpenAI-compatible"),
+    "novisurf": ("Surf", "Novisurf"),
+    "novakit": ("Kit", "NovaKit"),
+    "novita": ("Novita", "Novita AI"),
+}
+
+
+def test_error_sentences_per_provider(page, fake_provider):
+    sign_up(page)
+    for dialect, (label, _) in KEY_OF.items():
+        add_key(page, fake_provider, label=label, secret=f"key-errors-{dialect}-0000", dialect=dialect)
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page)
+    for model, dialect, sentence in FAILURES:
+        pick_key(page, *KEY_OF[dialect])
+        model_field(page).fill(model)
+        fake_provider.reset()
+        reply = send(page, f"try {model}")
+        wait_until_done(reply, "failed")
+        error = reply.get_by_role("alert")
+        expect(error).to_contain_text(sentence)
+        expect(error).to_contain_text("The provider said:")
+        attempts = len(chat_requests(fake_provider))
+        assert attempts == (3 if "status=429" in model or "status=500" in model else 1), (model, attempts)
+    assert_composer_works(page, "still fine")
+
+
+def test_retry_makes_a_new_version_and_continue_extends_the_reply(page, fake_provider):
+    sign_up(page)
+    add_key(page, fake_provider, label="Generic", secret="sk-versions-5555eeee")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="fake-model~status=402")
+    failed = send(page, "echo: second time lucky")
+    wait_until_done(failed, "failed")
+    expect(failed.get_by_role("button", name="Continue")).to_have_count(0)
+
+    model_field(page).fill("fake-model")
+    failed.get_by_role("button", name="Retry").click()
+    reply = bubbles(page).last
+    wait_until_done(reply)
+    expect(bubbles(page)).to_have_count(2)
+    expect(body(reply)).to_have_text("second time lucky")
+    expect(reply.get_by_text("2 / 2")).to_be_visible()
+    expect(reply.get_by_role("button", name="Next version")).to_be_disabled()
+
+    reply.get_by_role("button", name="Previous version").click()
+    old = bubbles(page).last
+    expect(old.get_by_text("1 / 2")).to_be_visible()
+    expect(old).to_have_attribute("data-state", "failed")
+    expect(old.get_by_role("alert")).to_contain_text("out of credits")
+    expect(old.get_by_role("button", name="Previous version")).to_be_disabled()
+    old.get_by_role("button", name="Next version").click()
+    expect(bubbles(page).last.get_by_text("2 / 2")).to_be_visible()
+    expect(body(bubbles(page).last)).to_have_text("second time lucky")
+
+    # Cut at the token limit: Continue carries on in the same bubble.
+    model_field(page).fill("fake-model~tokens=5~finish=length")
+    cut = send(page, "count")
+    wait_until_done(cut)
+    expect(cut.get_by_text("Cut at the token limit")).to_be_visible()
+    expect(body(cut)).to_have_text(tokens(5))
+    fake_provider.reset()
+    cut.get_by_role("button", name="Continue").click()
+    expect(body(bubbles(page).last)).to_have_text(tokens(5) + " " + tokens(5))
+    wait_until_done(bubbles(page).last)
+    expect(bubbles(page)).to_have_count(4)
+    (request,) = chat_requests(fake_provider)
+    assert request["json"]["messages"][-1]["role"] == "assistant", request["json"]["messages"]
+    assert_composer_works(page, "after continue")
