@@ -45,6 +45,8 @@ def param_rows(preset: Preset | None, values: dict) -> list[ParamRow]:
         value = values.get(spec.name, "")
         if spec.kind == "stop" and isinstance(value, list):
             value = "\n".join(value)
+        elif spec.kind == "bias" and isinstance(value, dict):
+            value = "\n".join(f"{token}: {bias}" for token, bias in value.items())
         elif spec.kind == "float" and isinstance(value, float) and value.is_integer():
             value = int(value)  # a clamped 7 shows back as "2", not "2.0"
         rows.append(ParamRow(spec, value))

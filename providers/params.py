@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from providers.presets import Preset
 
-PARAM_KINDS = ("float", "int", "bool", "stop")
+PARAM_KINDS = ("float", "int", "bool", "stop", "bias")
 
 # Sanity bounds for values the docs leave open-ended, so a typo cannot send a 40-digit integer upstream.
 _INT_LIMIT = 2**31 - 1
 _STOP_ITEMS = 4  # every provider here documents "up to 4" stop sequences
 _STOP_LIMIT = 64
+_BIAS_ITEMS = 300  # OpenAI's documented limit for logit_bias entries; Novita documents none
+_BIAS_LIMIT = 100.0  # a bias is "from -100 to 100"
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -59,6 +61,7 @@ PARAM_LABELS = {
     "min_p": "Min P",
     "repetition_penalty": "Repetition penalty",
     "n": "Alternatives (n)",
+    "logit_bias": "Logit bias",
 }
 PARAM_HELP = {
     "temperature": "Higher is more varied, lower more focused.",
@@ -72,6 +75,7 @@ PARAM_HELP = {
     "min_p": "Drop tokens less likely than this share of the most likely one.",
     "repetition_penalty": "Above 1 discourages repetition; 1 is neutral.",
     "n": "Write several replies at once and keep the one you like (each is billed).",
+    "logit_bias": "One per line, token id: bias (-100 to 100), e.g. 50256: -100.",
 }
 
 
@@ -108,6 +112,8 @@ def _clean_value(spec: ParamSpec, value: Any) -> Any:
         return _to_bool(value)
     if spec.kind == "stop":
         return _to_stop(value)
+    if spec.kind == "bias":
+        return _to_bias(value)
     return None
 
 
@@ -155,6 +161,28 @@ def _to_stop(value: Any) -> str | list[str] | None:
         items = [_storable(item)[:_STOP_LIMIT] for item in value if isinstance(item, str)]
         return [item for item in items if item][:_STOP_ITEMS] or None
     return None
+
+
+def _to_bias(value: Any) -> dict[str, float] | None:
+    """A token-id → bias map: from a dict, or from text with one `id: bias` per line. Ids are non-negative
+    integers (sent as strings, the JSON object keys providers expect); biases are clamped to ±100."""
+    if isinstance(value, str):
+        pairs = [line.split(":", 1) for line in value.splitlines() if ":" in line]
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        return None
+    cleaned: dict[str, float] = {}
+    for token, bias in pairs[: _BIAS_ITEMS * 2]:
+        token = str(token).strip()
+        number = _to_float(bias)
+        if not token.isascii() or not token.isdigit() or len(token) > 9 or number is None:
+            continue
+        number = max(-_BIAS_LIMIT, min(_BIAS_LIMIT, number))
+        cleaned[str(int(token))] = int(number) if number.is_integer() else number
+        if len(cleaned) >= _BIAS_ITEMS:
+            break
+    return cleaned or None
 
 
 def _storable(text: str) -> str:

@@ -99,6 +99,7 @@ PRESETS: dict[str, Preset] = {
             _FREQUENCY,
             # Each choice is billed; more than a handful is never what a chat user wants.
             ParamSpec("n", "int", 1, 8),
+            ParamSpec("logit_bias", "bias", -100, 100),
         ),
         supports_text_completions=True,
         message_fields=("name",),

@@ -107,12 +107,16 @@ async def test_novita_text_completion_continues_the_whole_document(ws_connect, a
     key = await make_key_async(make_key, alice, preset="novita", dialect="novita")
     conversation = await do_create_conversation_async(alice)
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "echo: Once upon a time", mode="text", p_top_k="40", p_repetition_penalty="1.1")
+    await send(
+        page, key, "echo: Once upon a time", mode="text", p_top_k="40", p_repetition_penalty="1.1",
+        p_logit_bias="50256: -100\n15: 2.5",
+    )  # fmt: skip
     await page.until(lambda p: len(p.final_state) == 1)
     first = fake.requests[-1]
     assert first["path"] == "/novita/v3/openai/completions"
     assert first["json"]["prompt"] == "echo: Once upon a time"
     assert (first["json"]["top_k"], first["json"]["repetition_penalty"]) == (40, 1.1)
+    assert first["json"]["logit_bias"] == {"50256": -100, "15": 2.5}
     assert "messages" not in first["json"]
     reply = await Message.objects.filter(conversation=conversation, role="assistant").alatest("id")
     assert reply.state == Message.State.DONE and reply.content.strip() == "Once upon a time"

@@ -96,6 +96,7 @@ def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screen
         "Presence penalty (-2 to 2)",
         "Frequency penalty (-2 to 2)",
         "Alternatives (n) (1 to 8)",
+        "Logit bias (-100 to 100)",
     ):
         assert expected in labels, labels
     expect(page.get_by_role("checkbox")).to_have_count(0)

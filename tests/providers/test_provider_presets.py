@@ -59,7 +59,7 @@ def test_presets_list_their_documented_parameters():
         "web_search",
     }
     assert names["novita"] == {"temperature", "top_p", "max_tokens", "stop", "top_k", "min_p",
-                               "repetition_penalty", "presence_penalty", "frequency_penalty", "n"}  # fmt: skip
+                               "repetition_penalty", "presence_penalty", "frequency_penalty", "n", "logit_bias"}  # fmt: skip
     assert names["openai"] == {
         "temperature",
         "top_p",
@@ -88,6 +88,10 @@ def test_presets_list_their_documented_parameters():
         ("novakit", {"web_search": 0}, {"web_search": False}),
         ("novita", {"n": 20, "top_k": -5, "min_p": 3, "repetition_penalty": 0}, {"n": 8, "top_k": -1, "min_p": 1.0, "repetition_penalty": 0.01}),
         ("openai", {"presence_penalty": 2.5, "web_search": True, "top_k": 3}, {"presence_penalty": 2.0}),
+        ("novita", {"logit_bias": "50256: -150\nabc: 3\n12:0.5\n-4: 1\n7: nan"}, {"logit_bias": {"50256": -100, "12": 0.5}}),
+        ("novita", {"logit_bias": {"0042": 5, "x": 1}}, {"logit_bias": {"42": 5}}),
+        ("novita", {"logit_bias": "no pairs here"}, {}),
+        ("novisurf", {"logit_bias": {"1": 1}}, {}),
     ],
 )  # fmt: skip
 def test_clean_params_drops_coerces_and_clamps(slug, raw, expected):
