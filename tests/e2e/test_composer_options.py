@@ -119,6 +119,27 @@ def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screen
     page.reload()
     expect(page.get_by_role("radio", name="Text completion")).to_be_checked()
 
+    # Novita n > 1: the alternatives side by side; the one kept becomes the reply. And a logit bias.
+    page.get_by_role("radio", name="Chat").check()
+    open_parameters(page)
+    change(page, "Alternatives (n)", "3")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/options/")):
+        page.get_by_label("Logit bias").fill("50256: -150")
+        page.get_by_label("Alternatives (n)").focus()
+    expect(page.get_by_label("Logit bias")).to_have_value("50256: -100")  # clamped and shown back
+    fake_provider.reset()
+    reply = send(page, "echo: pick me")
+    wait_until_done(reply)
+    alternatives = reply.get_by_role("region", name="Alternative")
+    expect(alternatives).to_have_count(3)
+    expect(alternatives.nth(2)).to_contain_text("[choice 2] pick me")
+    (request,) = chat_requests(fake_provider)
+    assert (request["json"]["n"], request["json"]["logit_bias"]) == (3, {"50256": -100}), request["json"]
+    reply.get_by_role("button", name="Keep alternative 3").click()
+    expect(reply.get_by_role("button", name="Keep alternative 1")).to_have_count(0)
+    expect(body(reply)).to_have_text("[choice 2] pick me")
+    change(page, "Alternatives (n)", "1")
+
     # NovaKit: the web search toggle and the penalties.
     pick_key(page, "Kit", "NovaKit")
     expect(page.get_by_role("checkbox", name="Web search")).to_be_visible()
