@@ -10,6 +10,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from chat.broadcast import conversation_group, send_to_group_on_commit
@@ -62,15 +63,19 @@ def check_send(user, *, text: str, credential_id, model: str, max_chars: int):
         raise ActionError(f"This message is too long ({len(text):,} characters; the limit is {max_chars:,}).")
     if not credential_id:
         raise ActionError("Pick a key first — add one under Settings → Keys.")
-    try:
-        credential = access_credential(user, credential_id)
-    except Exception:
-        raise ActionError("That key is not available — pick another.") from None
+    credential = _usable_credential(user, credential_id)
     model = clean_text(model).strip()[:200]
     preset = PRESETS.get(credential.preset)
     if not model and (preset is None or not preset.default_model):
         raise ActionError("Type the model to use, e.g. llama-3.3-70b-versatile.")
     return text, credential, model
+
+
+def _usable_credential(user, credential_id) -> Credential:
+    try:
+        return access_credential(user, credential_id)
+    except Http404:
+        raise ActionError("That key is not available — pick another.") from None
 
 
 MAX_IMAGES = 4  # NovaKit: "up to 4" image URLs per message
@@ -121,16 +126,13 @@ def chat_options(credential: Credential | None, form) -> tuple[dict, str]:
     return params, mode
 
 
-def do_set_chat_options(conversation: Conversation, credential: Credential | None, form) -> Conversation:
-    """Remember the parameters and mode shown in a conversation's panel (before anything is sent)."""
+def do_set_chat_options(conversation: Conversation, credential: Credential, form) -> Conversation:
+    """Remember the key, parameters and mode shown in a conversation's panel (before anything is sent)."""
     conversation.params, conversation.mode = chat_options(credential, form)
-    update = ["params", "mode"]
-    if credential is not None:
-        conversation.credential = credential
-        update.append("credential")
+    conversation.credential = credential
     # Not `save()`: these are preferences and must not move the chat to the top of the sidebar.
     Conversation.objects.filter(pk=conversation.pk).update(
-        **{name: getattr(conversation, name) for name in update}
+        params=conversation.params, mode=conversation.mode, credential=credential
     )
     return conversation
 
@@ -168,8 +170,7 @@ def do_send_message(
             if earlier is not None:
                 reply = Message.objects.filter(parent=earlier, role=Message.Role.ASSISTANT).first()
                 return SendResult(earlier, reply, created=False)
-            if locked.messages.filter(state=Message.State.STREAMING).exists():
-                raise ActionError("A reply is still being written — stop it or wait for it to finish.")
+            _refuse_if_streaming(locked)
             user_message = Message.objects.create(
                 conversation=locked,
                 parent_id=locked.current_leaf_id,
@@ -213,10 +214,15 @@ def do_send_message(
     return SendResult(user_message, reply, created=True)
 
 
-def _lock_idle_conversation(conversation: Conversation) -> Conversation:
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+def _refuse_if_streaming(locked: Conversation) -> None:
+    """One reply per conversation streams at a time (the caller holds the conversation's row lock)."""
     if locked.messages.filter(state=Message.State.STREAMING).exists():
         raise ActionError("A reply is still being written — stop it or wait for it to finish.")
+
+
+def _lock_idle_conversation(conversation: Conversation) -> Conversation:
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    _refuse_if_streaming(locked)
     return locked
 
 
@@ -235,10 +241,7 @@ def do_retry_reply(user, conversation: Conversation, *, message_id, credential_i
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
         old = _finished_reply(locked, message_id)
-        try:
-            credential = access_credential(user, credential_id or old.credential_id)
-        except Exception:
-            raise ActionError("That key is not available — pick another.") from None
+        credential = _usable_credential(user, credential_id or old.credential_id)
         model = clean_text(model).strip()[:200] or old.model
         preset = PRESETS.get(credential.preset)
         params = clean_params(preset, locked.params) if preset else {}

@@ -42,7 +42,8 @@ def new_conversation(request):
 @require_GET
 def conversation(request, conversation_id):
     conversation = access_conversation(request.user, conversation_id)
-    credentials = list(Credential.objects.for_user(request.user))
+    # The picker needs labels only; the selected key's model list is read on its own (one key's, not all).
+    credentials = list(Credential.objects.for_user(request.user).defer("models_cache"))
     selected = next((c for c in credentials if c.pk == conversation.credential_id), None)
     selected = selected or (credentials[0] if credentials else None)
     context = {
@@ -82,8 +83,9 @@ def conversation_options(request, conversation_id):
     try:
         credential = access_credential(request.user, data.get("credential"))
     except Http404:
-        credential = None
-    if request.method == "POST":
+        # Not a key of this person's: the chat's own key decides what the panel offers and keeps.
+        credential = conversation.credential
+    if request.method == "POST" and credential is not None:
         do_set_chat_options(conversation, credential, data)
     context = {"conversation": conversation, **composer_options(conversation, credential)}
     return TemplateResponse(request, "chat/conversation.html#composer-options", context)

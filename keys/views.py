@@ -150,7 +150,9 @@ def _defaults_context(request, form, credential, params):
 @require_http_methods(["GET", "POST"])
 def chat_defaults(request):
     """What new chats start with. Changing the key re-renders the parameters for that key's provider."""
-    credentials = list(Credential.objects.for_user(request.user))
+    credentials = list(
+        Credential.objects.for_user(request.user).defer("models_cache")
+    )  # only one list is shown
     by_id = {c.pk: c for c in credentials}
     saved = ChatDefaults.objects.filter(user=request.user).first()
     if request.method == "POST":

@@ -9,15 +9,8 @@ from django.urls import reverse
 from chat.actions import do_create_conversation
 from chat.history import provider_user_id
 from chat.models import Conversation, Message
-from tests.chat.wsclient import PageModel
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def open_page(ws_connect, user, conversation):
-    communicator, connected = await ws_connect(user, conversation.pk)
-    assert connected
-    return PageModel(communicator)
 
 
 async def send(page, key, text, model="fake-model", **options):
@@ -27,10 +20,8 @@ async def send(page, key, text, model="fake-model", **options):
 
 
 @pytest.mark.asyncio
-async def test_novisurf_sends_only_its_documented_parameters_clamped(ws_connect, alice, make_key, fake):
-    key = await make_key_async(make_key, alice, preset="novisurf", dialect="novisurf")
-    conversation = await do_create_conversation_async(alice)
-    page = await open_page(ws_connect, alice, conversation)
+async def test_novisurf_sends_only_its_documented_parameters_clamped(chat_page, fake):
+    page, key, conversation = await chat_page("novisurf")
     await send(
         page, key, "echo: hi", p_temperature="7", p_top_p="0.5", p_max_tokens="64", p_stop="END\nSTOP",
         p_top_k="5", p_web_search="true", p_user="forged", p_frequency_penalty="1", unknown="x",
@@ -45,27 +36,24 @@ async def test_novisurf_sends_only_its_documented_parameters_clamped(ws_connect,
     }
     conv = await Conversation.objects.aget(pk=conversation.pk)
     assert conv.params == {"temperature": 2.0, "top_p": 0.5, "max_tokens": 64, "stop": ["END", "STOP"]}
-    await page.communicator.disconnect()
 
 
 @pytest.mark.asyncio
-async def test_novakit_web_search_images_and_a_stable_user_id(ws_connect, alice, make_key, fake):
-    key = await make_key_async(make_key, alice, preset="novakit", dialect="novakit")
-    conversation = await do_create_conversation_async(alice)
-    page = await open_page(ws_connect, alice, conversation)
+async def test_novakit_web_search_images_and_a_stable_user_id(chat_page, alice, fake):
+    page, key, conversation = await chat_page("novakit")
     images = "https://img.example/a.png\nhttps://img.example/b.jpg"
     await send(page, key, "echo: what is this?", model="openai/gpt-4o", p_web_search="true", images=images)
     await page.until(lambda p: p.final_state)
     body = fake.requests[-1]["json"]
     assert body["web_search"] is True
     assert body["messages"] == [{"role": "user", "content": "echo: what is this?", "images": images.split()}]
-    assert body["user"] == provider_user_id(alice.pk) and str(alice.pk) not in body["user"][3:4]
-    assert "alice" not in body["user"]
+    # Stable per person, and neither their name nor their plain id.
+    assert body["user"] == provider_user_id(alice.pk) and len(body["user"]) == 35
+    assert "alice" not in body["user"] and body["user"] != f"nw-{alice.pk}"
     user_message = await Message.objects.aget(conversation=conversation, role="user")
     assert user_message.images == images.split()
     reply = await Message.objects.aget(conversation=conversation, role="assistant")
     assert reply.usage_reported and reply.credits is not None
-    await page.communicator.disconnect()
 
 
 @pytest.mark.asyncio
@@ -78,35 +66,25 @@ async def test_novakit_web_search_images_and_a_stable_user_id(ws_connect, alice,
         ("openai/gpt-4o", " ".join(f"https://img.example/{i}.png" for i in range(5)), "At most 4 images"),
     ],
 )
-async def test_bad_images_are_refused_before_anything_is_sent(
-    ws_connect, alice, make_key, fake, model, images, error
-):
-    key = await make_key_async(make_key, alice, preset="novakit", dialect="novakit")
-    conversation = await do_create_conversation_async(alice)
-    page = await open_page(ws_connect, alice, conversation)
+async def test_bad_images_are_refused_before_anything_is_sent(chat_page, fake, model, images, error):
+    page, key, conversation = await chat_page("novakit")
     await send(page, key, "look", model=model, images=images)
     await page.until(lambda p: p.errors)
     assert error in page.errors[-1]
     assert fake.requests == [] and not await Message.objects.filter(conversation=conversation).aexists()
-    await page.communicator.disconnect()
 
 
 @pytest.mark.asyncio
-async def test_images_are_refused_where_the_provider_takes_none(ws_connect, alice, make_key, fake):
-    key = await make_key_async(make_key, alice, preset="novisurf", dialect="novisurf")
-    conversation = await do_create_conversation_async(alice)
-    page = await open_page(ws_connect, alice, conversation)
+async def test_images_are_refused_where_the_provider_takes_none(chat_page, fake):
+    page, key, _ = await chat_page("novisurf")
     await send(page, key, "look", images="https://img.example/a.png")
     await page.until(lambda p: p.errors)
     assert "Novisurf does not take images" in page.errors[-1] and fake.requests == []
-    await page.communicator.disconnect()
 
 
 @pytest.mark.asyncio
-async def test_novita_text_completion_continues_the_whole_document(ws_connect, alice, make_key, fake):
-    key = await make_key_async(make_key, alice, preset="novita", dialect="novita")
-    conversation = await do_create_conversation_async(alice)
-    page = await open_page(ws_connect, alice, conversation)
+async def test_novita_text_completion_continues_the_whole_document(chat_page, fake):
+    page, key, conversation = await chat_page("novita")
     await send(
         page, key, "echo: Once upon a time", mode="text", p_top_k="40", p_repetition_penalty="1.1",
         p_logit_bias="50256: -100\n15: 2.5",
@@ -125,20 +103,14 @@ async def test_novita_text_completion_continues_the_whole_document(ws_connect, a
     assert fake.requests[-1]["json"]["prompt"] == "echo: Once upon a time" + reply.content + " and then"
     conv = await Conversation.objects.aget(pk=conversation.pk)
     assert conv.mode == "text"
-    await page.communicator.disconnect()
 
 
 @pytest.mark.asyncio
-async def test_text_mode_falls_back_to_chat_where_the_provider_has_no_completions(
-    ws_connect, alice, make_key, fake
-):
-    key = await make_key_async(make_key, alice, preset="novisurf", dialect="novisurf")
-    conversation = await do_create_conversation_async(alice)
-    page = await open_page(ws_connect, alice, conversation)
+async def test_text_mode_falls_back_to_chat_where_the_provider_has_no_completions(chat_page, fake):
+    page, key, _ = await chat_page("novisurf")
     await send(page, key, "echo: hi", mode="text")
     await page.until(lambda p: p.final_state)
     assert fake.requests[-1]["path"].endswith("/chat/completions")
-    await page.communicator.disconnect()
 
 
 def test_the_options_panel_saves_clamped_values_and_shows_them(client, alice, make_key):
@@ -179,19 +151,18 @@ def test_options_never_500_and_never_reach_other_people(client, alice, bob, make
                  {"credential": key.pk, "p_stop": "a\x00b" * 300, "p_n": "1e400", "mode": "🙂"}):  # fmt: skip
         assert client.post(url, data, headers={"HX-Request": "true"}).status_code == 200
     conversation.refresh_from_db()
-    assert conversation.credential_id != bobs_key.pk
+    assert conversation.credential_id == key.pk
+    # A stale or forged key id is ignored: the chat's own key decides which parameters the panel holds.
+    for forged in (bobs_key.pk, "x", ""):
+        response = client.post(
+            url,
+            {"credential": forged, "p_temperature": "0.4", "p_top_k": "7"},
+            headers={"HX-Request": "true"},
+        )
+        assert "p_repetition_penalty" in response.content.decode()  # still the Novita panel
+        conversation.refresh_from_db()
+        assert conversation.credential_id == key.pk
+        assert conversation.params == {"temperature": 0.4, "top_k": 7}
     client.force_login(bob)
     assert client.post(url, {"credential": bobs_key.pk}).status_code == 404
     assert client.get(url).status_code == 404
-
-
-async def make_key_async(make_key, owner, **kwargs):
-    from asgiref.sync import sync_to_async
-
-    return await sync_to_async(make_key)(owner, **kwargs)
-
-
-async def do_create_conversation_async(user):
-    from asgiref.sync import sync_to_async
-
-    return await sync_to_async(do_create_conversation)(user)
