@@ -4,11 +4,8 @@ import asyncio
 import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 
-from chat.actions import do_create_conversation
 from chat.models import Message
-from tests.chat.wsclient import PageModel
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -22,12 +19,8 @@ async def finished_reply(conversation):
     raise AssertionError("the reply never finished")
 
 
-async def test_three_alternatives_side_by_side_then_one_is_kept(ws_connect, alice, make_key, fake):
-    key = await sync_to_async(make_key)(alice, preset="novita", dialect="novita")
-    conversation = await sync_to_async(do_create_conversation)(alice)
-    communicator, connected = await ws_connect(alice, conversation.pk)
-    assert connected
-    page = PageModel(communicator)
+async def test_three_alternatives_side_by_side_then_one_is_kept(chat_page, fake):
+    page, key, conversation = await chat_page("novita")
     await page.send(
         action="send",
         client_id=str(uuid.uuid4()),
@@ -59,4 +52,3 @@ async def test_three_alternatives_side_by_side_then_one_is_kept(ws_connect, alic
         await page.send(action="keep", message_id=reply.pk, index=bad)
         await page.until(lambda p: p.errors)
         assert "does not exist" in page.errors[-1]
-    await communicator.disconnect()

@@ -9,20 +9,13 @@ from asgiref.sync import sync_to_async
 
 from chat.actions import do_create_conversation
 from chat.models import Conversation, Message
-from tests.chat.wsclient import PageModel
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
 @pytest_asyncio.fixture
-async def setup(ws_connect, alice, make_key):
-    key = await sync_to_async(make_key)(alice, preset="novisurf", dialect="novisurf")
-    conversation = await sync_to_async(do_create_conversation)(alice)
-    communicator, connected = await ws_connect(alice, conversation.pk)
-    assert connected
-    page = PageModel(communicator)
-    yield page, key, conversation
-    await communicator.disconnect()
+async def setup(chat_page):
+    return await chat_page("novisurf")
 
 
 async def send(page, key, text, model="fake-model"):
