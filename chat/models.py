@@ -8,6 +8,21 @@ class ConversationQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
 
+class Folder(models.Model):
+    """A user's folder of conversations in the sidebar."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Conversation(models.Model):
     """A tree of messages; `current_leaf` is the end of the path on screen.
 
@@ -30,6 +45,13 @@ class Conversation(models.Model):
     current_leaf = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    # Organising: set when pinned / archived; `deleted_at` hides it during the undo window before it goes.
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

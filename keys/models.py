@@ -11,16 +11,29 @@ class CredentialQuerySet(models.QuerySet):
         """The credentials `user` may use to chat: for now, their own personal keys."""
         return self.filter(owner=user)
 
+    def shared(self):
+        return self.filter(owner__isnull=True)
+
 
 class Credential(models.Model):
-    """A provider key. Only the ciphertext and the last four characters are stored, never the secret."""
+    """A provider key. Only the ciphertext and the last four characters are stored, never the secret.
+
+    A personal key has an `owner`; a shared key has none: it belongs to the team, an admin manages it, and
+    people use it only through a `Grant`, never seeing any part of the secret.
+    """
 
     class AuthStyle(models.TextChoices):
         BEARER = "bearer", "Authorization: Bearer"
         X_API_KEY = "x-api-key", "X-API-Key header"
         HEADER = "header", "Custom header"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credentials",
+    )
     preset = models.CharField(max_length=32, choices=PRESET_CHOICES)
     label = models.CharField(max_length=80)
     base_url = models.URLField(max_length=500)
@@ -41,7 +54,12 @@ class Credential(models.Model):
     class Meta:
         ordering = ["label", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "label"], name="credential_label_unique_per_owner")
+            models.UniqueConstraint(fields=["owner", "label"], name="credential_label_unique_per_owner"),
+            models.UniqueConstraint(
+                fields=["label"],
+                condition=models.Q(owner__isnull=True),
+                name="credential_label_unique_among_shared",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -51,6 +69,10 @@ class Credential(models.Model):
     def preset_name(self) -> str:
         preset = PRESETS.get(self.preset)
         return preset.name if preset else self.preset
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
 
     @property
     def masked(self) -> str:
@@ -71,3 +93,122 @@ class ChatDefaults(models.Model):
 
     def __str__(self) -> str:
         return f"chat defaults of user {self.user_id}"
+
+
+class Grant(models.Model):
+    """A shared key lent to one person or one team, with the limits they use it within.
+
+    Exactly one of `user` and `team` is set. A team grant's budget is one pool for the whole team. Empty
+    `allowed_models` means every model. A limit left empty is no limit. Revoking sets `revoked_at`; the row stays
+    so that the ledger keeps pointing at it.
+    """
+
+    class Period(models.TextChoices):
+        DAY = "day", "Per day"
+        WEEK = "week", "Per week"
+        MONTH = "month", "Per month"
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
+    allowed_models = models.JSONField(default=list, blank=True)
+    budget_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    budget_credits = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    budget_period = models.CharField(max_length=8, choices=Period.choices, default=Period.MONTH)
+    rate_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    max_concurrent = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["credential", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, team__isnull=True)
+                    | models.Q(user__isnull=True, team__isnull=False)
+                ),
+                name="grant_to_exactly_one_user_or_team",
+            ),
+            models.UniqueConstraint(
+                fields=["credential", "user"],
+                condition=models.Q(revoked_at__isnull=True, user__isnull=False),
+                name="grant_one_live_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["credential", "team"],
+                condition=models.Q(revoked_at__isnull=True, team__isnull=False),
+                name="grant_one_live_per_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"grant {self.pk} of credential {self.credential_id}"
+
+
+class UsageEntry(models.Model):
+    """One row per reply: the usage ledger. Budgets reserve and settle against these rows.
+
+    A reply's row is made `reserved` before anything goes upstream, holding the worst case
+    (`reserved_tokens`, `reserved_credits`); when the reply ends it becomes `settled` with what was used
+    (`prompt_tokens`, `completion_tokens`, `credits`), `estimated` telling whether the provider reported them.
+    `period_start` is the start of the grant's budget period the row counts against.
+    """
+
+    class State(models.TextChoices):
+        RESERVED = "reserved", "Reserved"
+        SETTLED = "settled", "Settled"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="usage"
+    )
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage"
+    )
+    credential_label = models.CharField(max_length=80, blank=True)
+    shared = models.BooleanField(default=False)
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage"
+    )
+    message = models.OneToOneField(
+        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_entry"
+    )
+    model = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RESERVED)
+    period_start = models.DateTimeField(null=True, blank=True)
+    reserved_tokens = models.PositiveBigIntegerField(default=0)
+    reserved_credits = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    credits = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    estimated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["grant", "period_start"], name="usage_grant_period"),
+            models.Index(fields=["user", "created_at"], name="usage_user_created"),
+            models.Index(fields=["created_at"], name="usage_created"),
+            models.Index(
+                fields=["grant", "state"],
+                name="usage_grant_open",
+                condition=models.Q(state="reserved"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"usage {self.pk} ({self.state})"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
