@@ -5,5 +5,7 @@ urlpatterns = [
     path("", include("chat.urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", include("keys.urls")),
+    path("team/", include("accounts.team_urls")),
+    path("team/", include("keys.team_urls")),
     path("admin/", admin.site.urls),
 ]
