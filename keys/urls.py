@@ -1,6 +1,6 @@
 from django.urls import path
 
-from keys import views
+from keys import usage_views, views
 
 app_name = "keys"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("keys/<int:credential_id>/check/", views.key_check, name="check"),
     path("keys/<int:credential_id>/secret/", views.key_replace_secret, name="replace-secret"),
     path("defaults/", views.chat_defaults, name="defaults"),
+    path("usage/", usage_views.my_usage, name="usage"),
+    path("usage.csv", usage_views.my_usage_csv, name="usage-csv"),
 ]
