@@ -89,7 +89,7 @@ def test_team_usage_is_for_admins_and_shows_everyone(client, ledger):
     report = response.context["report"]
     assert {g.label: g.figures.requests for g in report.groups} == {"bob": 1, "alice": 2}
     html = response.content.decode()
-    for text in ("Team usage", "alice", "bob", 'aria-current="page">Usage</a>'):
+    for text in ("Team usage", "alice", "bob", 'aria-current="page">Usage</a>', "Audit log"):
         assert text in html
     assert "<svg" in html and 'role="img"' in html and "<rect" in html and 'aria-label="Legend"' in html
 
