@@ -13,8 +13,9 @@ from datetime import date
 from keys.usage_report import Figures, Report
 
 # The SVG's own coordinates; it scales to its box (viewBox), so these are proportions, not pixels.
-WIDTH, HEIGHT = 800, 300
-LEFT, RIGHT, TOP, BOTTOM = 72, 12, 14, 34
+WIDTH, HEIGHT = 800, 340
+# Room for labels at the phone size too (novaweb.css enlarges them there, in these units).
+LEFT, RIGHT, TOP, BOTTOM = 80, 12, 16, 42
 MAX_BAR = 56  # a week of days would otherwise draw slabs
 MAX_SERIES = 6  # coloured groups; beyond that the rest is one "Other" series
 MAX_X_LABELS = 6
