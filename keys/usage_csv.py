@@ -8,9 +8,8 @@ progress are left out, as on the page).
 import csv
 import io
 
-from django.db.models import F
+from django.db.models import CharField, F, Func
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from keys.usage_filters import Period
@@ -55,8 +54,12 @@ def disposition(period: Period, *, team: bool) -> str:
     return content_disposition_header(True, filename(period, team=team))
 
 
-def _when(moment) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else ""
+class IsoUtc(Func):
+    """A timestamp as ISO 8601 text in UTC ("2026-05-03T14:02:11Z"), formatted by PostgreSQL: turning two
+    timestamps per row into Python datetimes and back was most of a long CSV's cost."""
+
+    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    output_field = CharField()
 
 
 async def csv_chunks(entries, period: Period):
@@ -73,14 +76,14 @@ async def csv_chunks(entries, period: Period):
         .filter(SETTLED)
         .order_by("created_at", "id")
         .values(
-            "created_at",
-            "settled_at",
             "shared",
             "model",
             "prompt_tokens",
             "completion_tokens",
             "credits",
             "estimated",
+            created=IsoUtc("created_at"),
+            settled=IsoUtc("settled_at"),
             person_name=F("user__username"),
             team_name=F("team__name"),
             key_label=Coalesce("credential__label", "credential_label"),
@@ -91,8 +94,8 @@ async def csv_chunks(entries, period: Period):
     async for row in rows.aiterator(chunk_size=FETCH_ROWS):
         writer.writerow(
             [
-                _when(row["created_at"]),
-                _when(row["settled_at"]),
+                row["created"],
+                row["settled"] or "",
                 safe_cell(row["person_name"]),
                 safe_cell(row["team_name"]),
                 safe_cell(row["key_label"]),
