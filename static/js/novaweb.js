@@ -94,6 +94,8 @@
   });
   document.addEventListener("htmx:wsClose", function (event) {
     if (!document.getElementById("composer")) return;
+    // 4403: an admin took this person's access away; the server said why beside the composer. No reconnecting.
+    if (event.detail.event.code === 4403) { setConnection("Disconnected."); return; }
     setConnection("Connection lost — reconnecting…");
     // The extension retries by itself only after abnormal closes; a server going away (1001) is one too.
     if (event.detail.event.code === 1001 || event.detail.event.code === 1000) {
