@@ -54,6 +54,13 @@ POLICY_HELP = {
 }
 
 
+POLICY_SAVED = {
+    Workspace.SignupPolicy.OPEN: "Saved: anyone can sign up now.",
+    Workspace.SignupPolicy.APPROVAL: "Saved: new people wait for an admin's approval.",
+    Workspace.SignupPolicy.INVITE: "Saved: only people with an invite link can sign up.",
+}
+
+
 class SignupPolicyForm(forms.Form):
     signup_policy = forms.ChoiceField(choices=Workspace.SignupPolicy.choices)
 

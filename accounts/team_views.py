@@ -26,7 +26,7 @@ from accounts.team_actions import (
     do_remove_member,
     do_rename_team,
 )
-from accounts.team_forms import POLICY_HELP, SignupPolicyForm, TeamNameForm, policy_options
+from accounts.team_forms import POLICY_SAVED, SignupPolicyForm, TeamNameForm, policy_options
 
 TEAMS_PER_PAGE = 20
 
@@ -48,11 +48,11 @@ def _teams():
     return Team.objects.prefetch_related(members).order_by(Lower("name"), "pk")
 
 
-def _teams_context(request, form=None, notice=""):
+def _teams_context(request, form=None, created=""):
     return {
         "page": Paginator(_teams(), TEAMS_PER_PAGE).get_page(request.GET.get("page")),
         "form": form or TeamNameForm(),
-        "notice": notice,
+        "created": created,  # not "notice": each card has its own
         # One list of names for every team's "add a person" field.
         "people": User.objects.filter(is_active=True)
         .order_by(Lower("username"))
@@ -64,7 +64,7 @@ def _teams_context(request, form=None, notice=""):
 @admin_required
 def teams(request):
     form = TeamNameForm(request.POST if request.method == "POST" else None)
-    notice = ""
+    created = ""
     if request.method == "POST" and form.is_valid():
         try:
             team = do_create_team(request.user, form.cleaned_data["name"])
@@ -74,8 +74,8 @@ def teams(request):
             if not request.htmx:
                 messages.success(request, f"Team “{team.name}” created.")
                 return redirect("team:teams")
-            form, notice = TeamNameForm(), f"Team “{team.name}” created. Add people to it below."
-    context = _teams_context(request, form, notice)
+            form, created = TeamNameForm(), f"Team “{team.name}” created. Add people to it below."
+    context = _teams_context(request, form, created)
     if request.htmx:
         return TemplateResponse(request, "team/teams.html#teams-area", context)
     return TemplateResponse(request, "team/teams.html", context)
@@ -169,7 +169,7 @@ def signup_policy(request):
         form = SignupPolicyForm(request.POST)
         if form.is_valid():
             workspace = do_set_signup_policy(request.user, form.cleaned_data["signup_policy"])
-            notice = "Saved. " + POLICY_HELP[workspace.signup_policy]
+            notice = POLICY_SAVED[workspace.signup_policy]
         else:
             error = "Pick one of the three policies."
     context = {"policies": policy_options(workspace.signup_policy), "notice": notice, "error": error}

@@ -281,7 +281,7 @@ def test_the_signup_policy_is_chosen_in_place(client, admin):
     page = text(client.get(reverse("team:signup")))
     assert 'value="open" checked' in page
     response = text(client.post(reverse("team:signup"), {"signup_policy": "invite"}, **HX))
-    assert "Saved. Only people with an invite link can sign up." in response
+    assert "Saved: only people with an invite link can sign up." in response
     assert 'value="invite" checked' in response
     assert Workspace.current().signup_policy == "invite"
     garbage = client.post(reverse("team:signup"), {"signup_policy": "everyone"}, **HX)
