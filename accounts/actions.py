@@ -49,9 +49,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def find_invite(token: str) -> Invite:
-    """The usable invite for `token`; ActionError saying why not otherwise (unknown, expired, revoked, used)."""
-    invite = Invite.objects.select_related("team").filter(token_hash=hash_token(token)).first()
+def find_invite(token_hash: str) -> Invite:
+    """The usable invite whose token hashes to `token_hash`; ActionError saying why not otherwise (unknown,
+    expired, revoked, used)."""
+    invite = Invite.objects.select_related("team").filter(token_hash=token_hash).first()
     if invite is None:
         raise ActionError(_INVITE_UNKNOWN)
     if invite.status != Invite.Status.ACTIVE:
@@ -72,16 +73,17 @@ class SignUpTerms:
         return self.invite.team if self.invite else None
 
 
-def check_sign_up(invite_token: str | None = None) -> SignUpTerms:
+def check_sign_up(invite_hash: str | None = None) -> SignUpTerms:
     """The terms of a sign-up now, or ActionError with the reason none is possible.
 
     The very first person is the admin whatever the policy (there is nobody to approve or invite them).
-    A valid invite decides the role under every policy; without one the policy does.
+    A valid invite (`invite_hash`: its token's hash_token) decides the role under every policy; without one
+    the policy does.
     """
     if not User.objects.exists():
         return SignUpTerms(role=User.Role.ADMIN, first=True)
-    if invite_token:
-        invite = find_invite(invite_token)
+    if invite_hash:
+        invite = find_invite(invite_hash)
         return SignUpTerms(role=invite.role, invite=invite)
     policy = Workspace.current().signup_policy
     if policy == Workspace.SignupPolicy.INVITE:
@@ -91,7 +93,7 @@ def check_sign_up(invite_token: str | None = None) -> SignUpTerms:
     return SignUpTerms(role=User.Role.MEMBER)
 
 
-def do_sign_up(username: str, password: str, *, invite_token: str | None = None) -> User:
+def do_sign_up(username: str, password: str, *, invite_hash: str | None = None) -> User:
     """Create an account under the current policy (the caller has validated the form).
 
     The terms are decided under an advisory lock held until commit, so "first person" cannot race. An invite
@@ -104,7 +106,7 @@ def do_sign_up(username: str, password: str, *, invite_token: str | None = None)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FIRST_USER_LOCK])
-            terms = check_sign_up(invite_token)
+            terms = check_sign_up(invite_hash)
             user.role = terms.role
             user.is_staff = user.is_superuser = terms.role == User.Role.ADMIN
             user.save()

@@ -156,8 +156,9 @@ def team_add_member(request, team_id):
 def team_remove_member(request, team_id, user_id):
     team = access_team(request.user, team_id)
     person = access_person(request.user, user_id)
-    do_remove_member(request.user, team, person)
-    return _card(request, team, notice=f"Removed {person.username} from {team.name}.")
+    if do_remove_member(request.user, team, person):
+        return _card(request, team, notice=f"Removed {person.username} from {team.name}.")
+    return _card(request, team, notice=f"{person.username} was not in {team.name}.")
 
 
 @require_http_methods(["GET", "POST"])

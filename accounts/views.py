@@ -8,13 +8,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.actions import ActionError, check_sign_up, do_sign_up, policy_sentence
+from accounts.actions import ActionError, check_sign_up, do_sign_up, hash_token, policy_sentence
 from accounts.forms import SignInForm, SignUpForm
 from accounts.middleware import pending_allowed
 from accounts.models import Workspace
 
-# The invite an anonymous visitor arrived with, kept in their session: the token leaves the address bar
-# (and the browser history) at once, and the sign-up form never carries it.
+# The invite an anonymous visitor arrived with, kept in their session as its token's hash (the session table
+# holds no usable link): the token leaves the address bar and the browser history at once, and the sign-up
+# form never carries it.
 INVITE_SESSION_KEY = "signup_invite"
 _TOKEN_CHARS = 100
 
@@ -34,11 +35,11 @@ def _sign_up_context(request, form, terms=None, problem=""):
 def _terms(request):
     """The sign-up terms for this visitor and why their invite (if any) no longer works: (terms, problem).
     `terms` is None when no account can be made at all."""
-    token = request.session.get(INVITE_SESSION_KEY)
+    invite_hash = request.session.get(INVITE_SESSION_KEY)
     problem = ""
-    if token:
+    if invite_hash:
         try:
-            return check_sign_up(token), ""
+            return check_sign_up(invite_hash), ""
         except ActionError as exc:
             problem = str(exc)  # e.g. used meanwhile: say so, and fall back to the policy
             del request.session[INVITE_SESSION_KEY]
@@ -60,10 +61,10 @@ def sign_up(request):
         )
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        token = request.session.get(INVITE_SESSION_KEY)
+        invite_hash = request.session.get(INVITE_SESSION_KEY)
         try:
             user = do_sign_up(
-                form.cleaned_data["username"], form.cleaned_data["password1"], invite_token=token
+                form.cleaned_data["username"], form.cleaned_data["password1"], invite_hash=invite_hash
             )
         except ActionError as exc:
             form.add_error(None, str(exc))
@@ -83,7 +84,7 @@ def invite(request, token):
     gives (or why it cannot be used any more)."""
     if request.user.is_authenticated:
         return redirect("chat:home")
-    request.session[INVITE_SESSION_KEY] = token[:_TOKEN_CHARS]
+    request.session[INVITE_SESSION_KEY] = hash_token(token[:_TOKEN_CHARS])
     return redirect("accounts:sign_up")
 
 
