@@ -23,7 +23,7 @@ KINDS = {
 KIND_PREFIXES = {
     "keys": ("key.",),
     "grants": ("grant.",),
-    "people": ("role.", "person.", "user.", "team.", "invite.", "workspace."),
+    "people": ("role.", "person.", "user.", "team.", "invite.", "signup_policy."),
 }
 # What each known action says, after the actor's name. Actions not listed read as their code.
 VERBS = {
@@ -38,6 +38,7 @@ VERBS = {
     "grant.revoked": "revoked",
     "grant.deleted": "deleted the grant",
     "role.changed": "changed the role of",
+    "person.joined": "joined",
     "person.approved": "approved",
     "person.deactivated": "deactivated",
     "person.reactivated": "reactivated",
@@ -49,7 +50,7 @@ VERBS = {
     "team.member_removed": "removed a member from the team",
     "invite.created": "created an invite",
     "invite.revoked": "revoked an invite",
-    "workspace.signup_policy_changed": "changed the sign-up policy",
+    "signup_policy.changed": "changed the sign-up policy",
 }
 # Fact names that would hold a secret: never shown, whoever wrote them.
 SECRET_NAME = re.compile(

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -15,6 +16,8 @@ class User(AbstractUser):
         PENDING = "pending", "Pending approval"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # When this person last loaded a page (kept to within a few minutes by accounts.middleware.LastSeen).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def is_admin(self) -> bool:
@@ -58,8 +61,22 @@ class Team(models.Model):
         return self.name
 
 
+class InviteQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        """Invites that can still make an account: not used, not revoked, not expired."""
+        return self.filter(
+            used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now or timezone.now()
+        )
+
+
 class Invite(models.Model):
     """A sign-up link. Only a hash of its token is stored; the link is shown once, when it is made."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        USED = "used", "Used"
 
     token_hash = models.CharField(max_length=64, unique=True)
     role = models.CharField(max_length=16, choices=User.Role.choices, default=User.Role.MEMBER)
@@ -72,11 +89,28 @@ class Invite(models.Model):
     used_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     used_at = models.DateTimeField(null=True, blank=True)
 
+    objects = InviteQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"invite {self.pk}"
+
+    @property
+    def status(self) -> str:
+        """Used and revoked are final; an unused, unrevoked invite is active until it expires."""
+        if self.used_at is not None:
+            return self.Status.USED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE
+
+    @property
+    def status_label(self) -> str:
+        return self.Status(self.status).label
 
 
 class AuditEvent(models.Model):

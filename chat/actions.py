@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from chat.broadcast import conversation_group, send_to_group_on_commit
+from chat.broadcast import conversation_group, reply_control_group, send_to_group_on_commit
 from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
 from keys.access import access_credential
@@ -325,6 +325,22 @@ def do_save_reply_progress(message_id: int, text: str) -> bool:
         content=text, updated_at=timezone.now()
     )
     return bool(updated)
+
+
+def do_stop_replies_of(user_id: int) -> list[int]:
+    """Stop every reply streaming in `user_id`'s conversations, after the caller's transaction commits (their
+    access was just taken away). The same request as the Stop button's, so each reply keeps its text and
+    ends `stopped`, in whichever process relays it."""
+    streaming = list(
+        Message.objects.filter(conversation__owner_id=user_id, state=Message.State.STREAMING).values_list(
+            "pk", flat=True
+        )
+    )
+    for message_id in streaming:
+        send_to_group_on_commit(
+            reply_control_group(message_id), {"type": "relay.stop", "message_id": message_id}
+        )
+    return streaming
 
 
 @dataclass(frozen=True)

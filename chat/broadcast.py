@@ -21,6 +21,11 @@ def reply_control_group(message_id: int) -> str:
     return f"reply.{int(message_id)}"
 
 
+def user_group(user_id: int) -> str:
+    """Every open socket of one person listens here, so a change to their access reaches them at once."""
+    return f"user.{int(user_id)}"
+
+
 def send_to_group(group: str, event: dict) -> None:
     """Send now, from synchronous code."""
     async_to_sync(get_channel_layer().group_send)(group, event)

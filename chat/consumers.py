@@ -25,7 +25,7 @@ from django.utils.html import format_html
 
 from chat import actions, relay
 from chat.access import access_conversation, access_message
-from chat.broadcast import conversation_group, reply_control_group
+from chat.broadcast import conversation_group, reply_control_group, user_group
 from chat.forms import ReplyActionForm, SendForm
 from chat.history import message_path, with_versions
 from chat.models import Conversation, Message
@@ -100,7 +100,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or not user.is_active or user.is_pending:
             await self.close()  # before accept: the handshake is refused
             return
         try:
@@ -116,12 +116,15 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.sent: dict[int, int | None] = {}
         self._allowance = FrameAllowance()
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # An admin deactivating or demoting this person reaches every socket of theirs here (access_changed).
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await self.accept()
         await self._sync_streaming_replies()
 
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
         # The replies this page started go on: relays belong to the server, not to this socket.
 
     # --- frames from the page ---------------------------------------------------------------------------
@@ -180,12 +183,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         return result, relay.load_context(result.reply.id) if result.created else None
 
     def _session_still_valid(self) -> bool:
-        """Re-checked on every frame: signing out, a password change or deactivation ends this socket too."""
+        """Re-checked on every frame: signing out, a password change, deactivation or being sent back to
+        approval ends this socket too."""
         session_key = self.scope["session"].session_key
         if not session_key:
             return False
         session = SessionStore(session_key=session_key)
-        user = User.objects.filter(pk=self.user.pk, is_active=True).first()
+        user = User.objects.filter(pk=self.user.pk, is_active=True).exclude(role=User.Role.PENDING).first()
         return (
             user is not None
             and session.get(SESSION_KEY) == str(user.pk)
@@ -310,6 +314,23 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_partial("composer-error", {"error": text}))
 
     # --- events from actions and relays ---------------------------------------------------------------
+    async def access_changed(self, event):
+        """An admin changed this person's access. Without chat access (deactivated, or back to pending), the
+        page is told why and the socket closes (4403: the page does not reconnect); the replies it follows
+        are stopped, their text kept (the action stops the rest). Other changes leave chatting as it was."""
+        if event.get("active") and event.get("role") != User.Role.PENDING:
+            return
+        for message_id in list(self.sent):
+            await self.channel_layer.group_send(
+                reply_control_group(message_id), {"type": "relay.stop", "message_id": message_id}
+            )
+        if not event.get("active"):
+            text = "An admin has deactivated your account, so you are signed out. Your text is still here."
+        else:
+            text = "An admin has paused your access until they approve your account again."
+        await self._error(text)
+        await self.close(code=4403)
+
     async def message_created(self, event):
         html, streaming = await _db(self._render_created)(
             event["message_ids"], event.get("title_changed", True)

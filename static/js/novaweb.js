@@ -50,6 +50,18 @@
     }
   });
 
+  // A copy button for a field (an invite link): data-copy names the field whose value it copies.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var field = button && document.querySelector(button.dataset.copy);
+    if (!field) return;
+    var label = button.dataset.label || (button.dataset.label = button.textContent);
+    var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = label; }, 1500); };
+    var fallback = function () { field.select(); try { if (document.execCommand("copy")) done(); } catch (e) { /* left selected to copy by hand */ } };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(field.value).then(done, fallback);
+    else fallback();
+  });
+
   // The server accepted a send: it sent a fresh client id, so the composer can be cleared safely.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail.target;
@@ -94,6 +106,8 @@
   });
   document.addEventListener("htmx:wsClose", function (event) {
     if (!document.getElementById("composer")) return;
+    // 4403: an admin took this person's access away; the server said why beside the composer. No reconnecting.
+    if (event.detail.event.code === 4403) { setConnection("Disconnected."); return; }
     setConnection("Connection lost — reconnecting…");
     // The extension retries by itself only after abnormal closes; a server going away (1001) is one too.
     if (event.detail.event.code === 1001 || event.detail.event.code === 1000) {
