@@ -133,7 +133,7 @@ async def test_a_replaced_secret_is_used_by_the_next_request_of_an_open_socket(a
 
 
 async def test_a_stop_on_a_shared_key_bills_what_was_generated(page, shared, fake):
-    key, grant = shared
+    key, _grant = shared
     await send(page, key, text="go", model="fake-model~tokens=400~interval=20")
     await page.until(lambda p: any(len(text) > 40 for text in p.stream_text.values()))
     streaming = await Message.objects.filter(conversation=page.conversation, role="assistant").alatest("id")
