@@ -13,6 +13,7 @@ from keys.actions import (
     do_save_chat_defaults,
 )
 from keys.forms import ChatDefaultsForm, CredentialForm, RenameCredentialForm, ReplaceSecretForm
+from keys.granted import granted_keys
 from keys.models import ChatDefaults, Credential
 from keys.parameters_panel import param_rows, params_from_form
 from keys.probe import Probe, probe_credential
@@ -29,6 +30,8 @@ def _keys_page(request, form, status=200):
     context = {
         "form": form,
         "rows": [_row(credential) for credential in credentials],
+        # Shared keys lent to this person: label, budget and limits only (managed under /team/keys/).
+        "granted": list(granted_keys(request.user).values()),
         "presets": PRESETS,
     }
     return TemplateResponse(request, "keys/keys.html", context, status=status)

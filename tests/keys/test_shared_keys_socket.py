@@ -82,7 +82,9 @@ async def test_a_member_chats_on_a_shared_key_and_the_remaining_budget_follows(p
     assert SHARED_SECRET not in every_frame and SHARED_SECRET[-4:] not in every_frame
 
 
-async def test_over_budget_on_an_open_socket_is_refused_with_its_reset_and_nothing_is_sent(page, shared, fake):
+async def test_over_budget_on_an_open_socket_is_refused_with_its_reset_and_nothing_is_sent(
+    page, shared, fake
+):
     key, grant = shared
     await sync_to_async(do_change_grant)(None, grant, budget_tokens=10)
     await send(page, key)
