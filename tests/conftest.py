@@ -90,7 +90,7 @@ def make_key(fake_provider):
     return make
 
 
-SHARED_SECRET = "sk-shared-CANARY-7f3a9b2c"
+SHARED_SECRET = "sk-shared-CANARY-7f3aQzXw"
 
 
 @pytest.fixture
