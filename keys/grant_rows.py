@@ -52,7 +52,7 @@ class GrantRow:
                 {
                     "text": f"{usage.tokens:,} of {budgets.format_tokens(grant.budget_tokens)} used {this}",
                     "used": min(usage.tokens, grant.budget_tokens),
-                    "max": grant.budget_tokens,
+                    **_meter_bounds(grant.budget_tokens),
                 }
             )
         if grant.budget_credits is not None:
@@ -61,7 +61,7 @@ class GrantRow:
                     "text": f"{budgets.format_credits(usage.credits)} of "
                     f"{budgets.format_credits(grant.budget_credits)} credits used {this}",
                     "used": min(usage.credits, grant.budget_credits),
-                    "max": grant.budget_credits,
+                    **_meter_bounds(grant.budget_credits),
                 }
             )
         return lines
@@ -81,6 +81,11 @@ class GrantRow:
     @property
     def resets(self) -> str:
         return budgets.resets_at(self.grant.budget_period, self.now)
+
+
+def _meter_bounds(budget) -> dict:
+    # The meter turns amber past three quarters of the budget and red past nine tenths.
+    return {"max": budget, "low": budget * 3 / 4, "high": budget * 9 / 10}
 
 
 def grant_rows(credential: Credential, edit_forms: dict | None = None) -> list[GrantRow]:

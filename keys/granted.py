@@ -32,9 +32,10 @@ class GrantedKey:
 
     @property
     def choice_text(self) -> str:
-        """How the composer's key picker names it: "Team GPT · NovaKit — 41,200 tokens left today"."""
+        """How the composer's key picker names it: "Team GPT — 41,200 tokens left today" when it has a
+        budget (what matters to the person), else "Team GPT · NovaKit" like a personal key."""
         remaining = self.remaining
-        return f"{self.label} · {self.preset_name}" + (f" — {remaining}" if remaining else "")
+        return f"{self.label} — {remaining}" if remaining else f"{self.label} · {self.preset_name}"
 
 
 def granted_keys(user, credential_ids=None, now: datetime | None = None) -> dict[int, GrantedKey]:

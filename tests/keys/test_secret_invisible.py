@@ -80,7 +80,7 @@ def test_every_page_and_fragment_a_member_or_admin_reaches(client, alice, bob, p
         seen.append((url, response.status_code))
         assert_nothing_of_the_secrets(body, f"{method} {url} as a member")
         if url == reverse("chat:conversation", args=[conversation.pk]):
-            assert "Team GPT · OpenAI-compatible — 5,000 tokens left today" in body  # the label is there
+            assert "Team GPT — 5,000 tokens left today" in body  # the label is there
     assert (reverse("team_keys:list"), 403) in seen
 
     client.force_login(alice)

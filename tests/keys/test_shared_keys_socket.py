@@ -77,7 +77,7 @@ async def test_a_member_chats_on_a_shared_key_and_the_remaining_budget_follows(p
     assert used == reply.prompt_tokens + reply.completion_tokens > 0
     options = [KEY_OPTION.search(frame) for frame in page.frames]
     updates = [(int(m[1]), html.unescape(m[2])) for m in options if m]
-    assert updates == [(key.pk, f"Team GPT · OpenAI-compatible — {2000 - used:,} tokens left today")]
+    assert updates == [(key.pk, f"Team GPT — {2000 - used:,} tokens left today")]
     every_frame = "".join(page.frames)
     assert SHARED_SECRET not in every_frame and SHARED_SECRET[-4:] not in every_frame
 
