@@ -167,6 +167,7 @@ def _admit(grant, usage, credential, model, prompt_tokens, max_tokens, choices, 
 
 
 def _open_entry(user, credential, grant, message, model, prompt, completion, credits, prefix_chars, now=None):
+    # A personal key has no budget: its rows are dated by calendar month, for reports.
     period = grant.budget_period if grant else budgets.MONTH
     return UsageEntry.objects.create(
         user=user,

@@ -70,9 +70,8 @@ def do_grant(actor, credential: Credential, *, user=None, team=None, **limits) -
                 actor, "grant.created", grant, label=grant_label(grant), key=credential.label, **_facts(grant)
             )
     except IntegrityError:
-        raise GrantExists(
-            f"{grantee_name(grant)} already has this key — change that grant instead."
-        ) from None
+        who = user.username if user is not None else f"The team {team.name}"
+        raise GrantExists(f"{who} already has this key — change that grant instead.") from None
     return grant
 
 
@@ -109,10 +108,6 @@ def do_revoke_grant(actor, grant: Grant) -> bool:
             record_event(actor, "grant.revoked", grant, label=grant_label(grant), key=grant.credential.label)
     grant.refresh_from_db(fields=["revoked_at"])
     return bool(revoked)
-
-
-def grantee_name(grant: Grant) -> str:
-    return grant.user.username if grant.user_id else f"The team {grant.team.name}"
 
 
 def grant_label(grant: Grant) -> str:

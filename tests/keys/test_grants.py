@@ -227,3 +227,16 @@ def test_a_member_sees_their_shared_keys_in_settings_without_any_part_of_the_sec
     assert "Team GPT" in shared and "5,000 tokens left today, resets at 00:00 UTC" in shared
     assert "Models: gpt-small" in shared
     assert SHARED_SECRET[-4:] not in page and "••••" not in shared and key.base_url not in page
+
+
+def test_a_second_live_grant_to_the_same_person_or_team_is_refused(alice, bob, key, make_grant, make_team):
+    from keys.shared_actions import GrantExists
+
+    team = make_team("Engineering", bob)
+    make_grant(alice, key, user=bob)
+    make_grant(alice, key, team=team)
+    with pytest.raises(GrantExists, match=r"^bob already has this key — change that grant instead.$"):
+        make_grant(alice, key, user=bob)
+    with pytest.raises(GrantExists, match=r"^The team Engineering already has this key"):
+        make_grant(alice, key, team=team)
+    assert Grant.objects.count() == 2 and AuditEvent.objects.filter(action="grant.created").count() == 2
