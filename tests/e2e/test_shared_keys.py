@@ -126,7 +126,9 @@ def test_an_admin_shares_a_key_and_a_member_spends_its_budget(new_context, fake_
     page.screenshot(path=screenshots / "team-keys-dark.png", caret="initial")
 
 
-def test_an_admin_changes_limits_replaces_the_secret_revokes_and_deletes(new_context, fake_provider):
+def test_an_admin_changes_limits_replaces_the_secret_revokes_and_deletes(
+    new_context, fake_provider, screenshots
+):
     page = new_context().new_page()
     sign_up(page, "alice")
     member = new_context().new_page()
@@ -144,6 +146,14 @@ def test_an_admin_changes_limits_replaces_the_secret_revokes_and_deletes(new_con
         "Granted “Team GPT” to bob."
     )
 
+    # The list of shared keys says how many grants each has.
+    page.get_by_role("link", name="Shared keys", exact=True).last.click()
+    row = page.get_by_role("listitem", name="Team GPT")
+    expect(row).to_contain_text("1 grant")
+    expect(row).to_contain_text("••••" + SHARED_SECRET[-4:])
+    page.screenshot(path=screenshots / "team-keys-list.png", caret="initial")
+    row.get_by_role("link", name="Grants and settings of Team GPT").click()
+
     # Only one model: tick it from the key's list (the pickers appear once "Only the models below" is chosen).
     page.get_by_text("Change limits of bob").click()
     edit = page.get_by_role("listitem", name="Grant to bob")
@@ -160,6 +170,7 @@ def test_an_admin_changes_limits_replaces_the_secret_revokes_and_deletes(new_con
     shared = member.get_by_role("region", name="Shared with you")
     expect(shared.get_by_role("listitem", name="Team GPT")).to_contain_text("Models: fake-model")
     assert SHARED_SECRET[-4:] not in member.content()
+    member.screenshot(path=screenshots / "keys-shared-with-you.png", caret="initial")
     member.get_by_role("link", name="NovaWeb").click()
     member.get_by_role("button", name="New chat").click()
     expect(member.get_by_role("heading", name="New chat", level=1)).to_be_visible()
