@@ -23,6 +23,9 @@ GRANT_LIMITS = (
 )
 
 
+BUDGET_LIMITS = {"budget_tokens", "budget_credits", "budget_period"}
+
+
 class GrantExists(Exception):
     """The person or team already has a live grant of this key."""
 
@@ -45,9 +48,11 @@ def do_rename_shared_key(actor, credential: Credential, label: str) -> None:
 def do_replace_shared_secret(actor, credential: Credential, **fields) -> None:
     """A new secret (and maybe address): every grant keeps working, and the next request uses it."""
     with transaction.atomic():
-        moved = fields["base_url"] != credential.base_url
         do_replace_secret(credential, **fields)
-        record_event(actor, "key.secret_replaced", credential, label=credential.label, address_changed=moved)
+        # The address is no secret, and says whether the key now goes somewhere else.
+        record_event(
+            actor, "key.secret_replaced", credential, label=credential.label, base_url=credential.base_url
+        )
 
 
 def do_delete_shared_key(actor, credential: Credential) -> None:
@@ -86,9 +91,10 @@ def do_change_grant(actor, grant: Grant, **limits) -> list[str]:
         changed = [name for name in GRANT_LIMITS if getattr(locked, name) != before[name]]
         if changed:
             locked.save(update_fields=changed)
+            budget_only = set(changed) <= BUDGET_LIMITS
             record_event(
                 actor,
-                "grant.limits_changed",
+                "grant.budget_changed" if budget_only else "grant.changed",
                 locked,
                 label=grant_label(locked),
                 key=locked.credential.label,

@@ -141,7 +141,7 @@ def test_change_limits_records_what_changed(admin, alice, bob, key, make_grant):
     assert "Limits of bob changed; the next request meets them." in response.content.decode()
     grant.refresh_from_db()
     assert (grant.budget_tokens, grant.budget_period, grant.max_concurrent) == (2000, "day", 3)
-    event = AuditEvent.objects.get(action="grant.limits_changed")
+    event = AuditEvent.objects.get(action="grant.changed")
     assert event.detail["changed"] == {
         "budget_tokens": [1000, 2000],
         "budget_period": ["month", "day"],
@@ -149,7 +149,10 @@ def test_change_limits_records_what_changed(admin, alice, bob, key, make_grant):
     }
     again = admin.post(url, limits(budget_tokens="2000", budget_period="day", max_concurrent="3"), **HTMX)
     assert "Nothing changed for bob." in again.content.decode()
-    assert AuditEvent.objects.filter(action="grant.limits_changed").count() == 1
+    assert AuditEvent.objects.filter(action="grant.changed").count() == 1
+    admin.post(url, limits(budget_tokens="3000", budget_period="day", max_concurrent="3"))
+    budget = AuditEvent.objects.get(action="grant.budget_changed")  # only the budget: the issue's own event
+    assert budget.detail["changed"] == {"budget_tokens": [2000, 3000]}
 
 
 def test_the_edit_form_shows_the_grant_as_it_is(admin, alice, bob, key, make_grant):

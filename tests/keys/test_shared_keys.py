@@ -55,6 +55,9 @@ def test_an_admin_adds_a_shared_key_owned_by_no_one(admin, alice, fake_provider)
     assert SHARED_SECRET not in repr(event.detail) and SHARED_SECRET[-4:] not in repr(event.detail)
     page = admin.get(reverse("team_keys:list")).content.decode()
     assert "Team GPT" in page and "••••" + SHARED_SECRET[-4:] in page and "Not granted yet" in page
+    assert 'aria-current="page">Shared keys</a>' in page
+    key_page = admin.get(reverse("team_keys:key", args=[key.pk])).content.decode()
+    assert 'aria-current="page">Shared keys</a>' in key_page
     assert SHARED_SECRET not in page
     # It is the team's, not the admin's: their own Settings → Keys does not list it.
     assert "Team GPT" not in admin.get(reverse("keys:list")).content.decode()
@@ -180,7 +183,7 @@ def test_rename_replace_and_delete_are_audited_without_the_secret(
         "key.deleted",
     ]
     assert events[2][2] == {"from": "Team GPT", "to": "Team GPT-5"}
-    assert events[3][2] == {"address_changed": False}
+    assert events[3][2] == {"base_url": key.base_url}
     logged = repr(events)
     for secret in (SHARED_SECRET, new_secret):
         assert secret not in logged and secret[-4:] not in logged
