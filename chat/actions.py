@@ -13,10 +13,12 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from chat import billing
 from chat.broadcast import conversation_group, reply_control_group, send_to_group_on_commit
 from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
-from keys.access import access_credential
+from keys import ledger
+from keys.access import access_usable_credential
 from keys.models import ChatDefaults, Credential
 from keys.parameters_panel import params_from_form
 from providers.models import is_vision_model
@@ -73,9 +75,18 @@ def check_send(user, *, text: str, credential_id, model: str, max_chars: int):
 
 def _usable_credential(user, credential_id) -> Credential:
     try:
-        return access_credential(user, credential_id)
+        return access_usable_credential(user, credential_id)
     except Http404:
-        raise ActionError("That key is not available — pick another.") from None
+        raise ActionError(ledger.NOT_AVAILABLE) from None
+
+
+def _reserve(user, reply: Message, prefix: str = "") -> None:
+    """Reserve the reply's usage against its key's grant and budget, inside the caller's transaction: a
+    refusal rolls everything back, so nothing is stored and nothing goes upstream."""
+    try:
+        billing.reserve_reply(user, reply, prefix=prefix)
+    except ledger.Refused as refusal:
+        raise ActionError(str(refusal)) from None
 
 
 MAX_IMAGES = 4  # NovaKit: "up to 4" image URLs per message
@@ -188,6 +199,7 @@ def do_send_message(
                 credential=credential,
                 params=params,
             )
+            _reserve(user, reply)
             locked.current_leaf = reply
             locked.credential = credential
             locked.model = model
@@ -254,6 +266,7 @@ def do_retry_reply(user, conversation: Conversation, *, message_id, credential_i
             credential=credential,
             params=params,
         )
+        _reserve(user, reply)
         locked.current_leaf = reply
         locked.save(update_fields=["current_leaf", "updated_at"])
         send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
@@ -270,6 +283,9 @@ def do_continue_reply(conversation: Conversation, *, message_id) -> Message:
             raise ActionError("Only the last reply can be continued, once it was cut off or stopped.")
         if reply.credential_id is None:
             raise ActionError("The key of this reply was deleted — use Retry with another key.")
+        # The key may have been revoked or run out since the reply began: checked again, like a new send.
+        reply.credential = _usable_credential(locked.owner, reply.credential_id)
+        _reserve(locked.owner, reply, prefix=reply.content)
         reply.state = Message.State.STREAMING
         reply.error = ""
         reply.finish_reason = ""
@@ -380,6 +396,7 @@ def do_finish_reply(message_id: int, outcome: ReplyOutcome) -> bool:
         message.usage_extra = outcome.usage_extra
         message.choices = outcome.choices
         message.save()
+        billing.settle_reply(message, outcome)
         now = timezone.now()
         Conversation.objects.filter(pk=message.conversation_id).update(updated_at=now)
         if message.credential_id is not None:
@@ -401,6 +418,8 @@ def do_interrupt_stale_replies(*, stale_after: timedelta, keep_ids=(), conversat
     """Mark streaming replies whose relay has written nothing for `stale_after` as interrupted.
 
     `keep_ids` are replies this process is relaying right now (alive, whatever their timestamps say).
+    Their usage reservations are settled from the text stored; the sweep over every conversation also
+    settles reservations whose reply was deleted while it streamed.
     """
     cutoff = timezone.now() - stale_after
     stale = Message.objects.filter(state=Message.State.STREAMING, updated_at__lt=cutoff).exclude(
@@ -409,12 +428,15 @@ def do_interrupt_stale_replies(*, stale_after: timedelta, keep_ids=(), conversat
     if conversation_id is not None:
         stale = stale.filter(conversation_id=conversation_id)
     with transaction.atomic():
+        if conversation_id is None:
+            ledger.settle_orphans()
         rows = list(stale.select_for_update(skip_locked=True).values_list("pk", "conversation_id"))
         if not rows:
             return 0
         Message.objects.filter(pk__in=[pk for pk, _ in rows]).update(
             state=Message.State.INTERRUPTED, error=INTERRUPTED_BY_RESTART, updated_at=timezone.now()
         )
+        billing.settle_interrupted(pk for pk, _ in rows)
         for pk, conv_id in rows:
             send_to_group_on_commit(
                 conversation_group(conv_id), {"type": "message.updated", "message_id": pk}

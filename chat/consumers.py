@@ -30,6 +30,7 @@ from chat.forms import ReplyActionForm, SendForm
 from chat.history import message_path, with_versions
 from chat.models import Conversation, Message
 from chat.sidebar import sidebar_page
+from keys.granted import granted_keys
 
 log = logging.getLogger(__name__)
 # Each database call here is self-contained (its own query or transaction), so it may run on any thread of
@@ -356,11 +357,26 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._sync_streaming_replies()
 
     async def message_updated(self, event):
-        messages = await _db(self._messages)([event["message_id"]])
-        if not messages:
+        rendered = await _db(self._render_updated)(event["message_id"])
+        if rendered is None:
             return
-        self.sent.pop(messages[0].pk, None)
-        await self.send(text_data=render_partial("message-oob", {"message": messages[0]}))
+        message_id, html = rendered
+        self.sent.pop(message_id, None)
+        await self.send(text_data=html)
+
+    def _render_updated(self, message_id) -> tuple[int, str] | None:
+        """The message's bubble; for a finished reply on a shared key, also the key picker's line for that
+        key, whose remaining budget has just changed."""
+        messages = self._messages([message_id])
+        if not messages:
+            return None
+        message = messages[0]
+        html = render_partial("message-oob", {"message": message})
+        if message.is_final and message.credential_id is not None:
+            key = granted_keys(self.user, [message.credential_id]).get(message.credential_id)
+            if key is not None:
+                html += render_partial("key-option-oob", {"key": key})
+        return message.pk, html
 
     def _messages(self, ids) -> list[Message]:
         messages = Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids).order_by("id")

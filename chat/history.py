@@ -61,6 +61,9 @@ class ReplyContext:
     ciphertext: str
     request: ChatRequest | TextRequest
     prefix: str = ""  # the reply's text so far when it is being continued; the stream appends to it
+    shared: bool = (
+        False  # a shared key: an admin manages it, and its user sees nothing of the provider's words
+    )
 
 
 class ReplyNotPossible(Exception):
@@ -113,4 +116,5 @@ def reply_context(message_id: int) -> ReplyContext:
         ciphertext=credential.ciphertext,
         request=request,
         prefix=prefix,
+        shared=credential.is_shared,
     )

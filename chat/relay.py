@@ -190,15 +190,12 @@ class Relay:
             return None
         except ProviderError as exc:
             state = Message.State.INTERRUPTED if exc.kind == "stream_cut" else Message.State.FAILED
-            # The provider's own words follow ours: already truncated, and with anything key-like redacted.
-            said = f"\nThe provider said: “{exc.detail}”" if exc.detail else ""
-            return actions.ReplyOutcome(state=state, text=self.text, error=exc.message + said)
+            return actions.ReplyOutcome(state=state, text=self.text, error=_error_sentence(exc, context))
         except crypto.SecretUnreadable:
-            return actions.ReplyOutcome(
-                state=Message.State.FAILED,
-                text=self.text,
-                error="Your saved key can't be read any more — add it again under Settings → Keys.",
-            )
+            error = "Your saved key can't be read any more — add it again under Settings → Keys."
+            if context.shared:
+                error = "This shared key can't be read any more — ask an admin to replace its secret."
+            return actions.ReplyOutcome(state=Message.State.FAILED, text=self.text, error=error)
         except Exception:
             log.exception("relay for reply %s failed", self.message_id)
             return actions.ReplyOutcome(
@@ -304,6 +301,20 @@ class Relay:
             log.exception(
                 "could not store the outcome of reply %s (%d characters)", self.message_id, len(outcome.text)
             )
+
+
+# Failures that are about the key or its account: on a shared key only an admin can do something about them.
+_ADMIN_KINDS = frozenset({"auth", "credits", "forbidden"})
+
+
+def _error_sentence(exc: ProviderError, context: ReplyContext) -> str:
+    """Our sentence, then the provider's own words (truncated, anything key-like redacted). On a shared key
+    the provider's words are left out: they are about the admin's account, and a masked echo of the key
+    ("sk-…abcd") would show its last characters, which its users must never see."""
+    if context.shared:
+        return exc.message + (" This is a shared key — tell an admin." if exc.kind in _ADMIN_KINDS else "")
+    said = f"\nThe provider said: “{exc.detail}”" if exc.detail else ""
+    return exc.message + said
 
 
 def _json_safe(extra: dict) -> dict:

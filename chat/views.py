@@ -10,7 +10,8 @@ from chat.actions import do_create_conversation, do_set_chat_options
 from chat.history import message_path
 from chat.models import Conversation
 from chat.sidebar import sidebar_page
-from keys.access import access_credential
+from keys.access import access_usable_credential
+from keys.granted import granted_keys
 from keys.models import Credential
 from keys.parameters_panel import param_rows
 from providers.params import clean_params
@@ -21,7 +22,7 @@ from providers.presets import PRESETS
 def home(request):
     context = {
         "sidebar": sidebar_page(request.user),
-        "has_keys": Credential.objects.for_user(request.user).exists(),
+        "has_keys": Credential.objects.usable_by(request.user).exists(),
     }
     return TemplateResponse(request, "chat/home.html", context)
 
@@ -43,31 +44,39 @@ def new_conversation(request):
 def conversation(request, conversation_id):
     conversation = access_conversation(request.user, conversation_id)
     # The picker needs labels only; the selected key's model list is read on its own (one key's, not all).
-    credentials = list(Credential.objects.for_user(request.user).defer("models_cache"))
+    credentials = list(Credential.objects.usable_by(request.user).defer("models_cache"))
     selected = next((c for c in credentials if c.pk == conversation.credential_id), None)
     selected = selected or (credentials[0] if credentials else None)
+    granted = granted_keys(request.user)
     context = {
         "conversation": conversation,
         "path": message_path(conversation),
-        "credentials": credentials,
+        "credentials": [c for c in credentials if not c.is_shared],
+        # Shared keys by label with what is left of the person's budget; never any part of the secret.
+        "shared_keys": [granted[c.pk] for c in credentials if c.pk in granted],
         "selected_credential": selected.pk if selected else None,
         "client_id": uuid.uuid4(),
         "sidebar": sidebar_page(request.user),
-        **composer_options(conversation, selected),
+        **composer_options(conversation, selected, granted.get(selected.pk) if selected else None),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
 
 
-def composer_options(conversation: Conversation, credential: Credential | None) -> dict:
-    """What the composer offers for `credential`'s provider: its models, its parameters (showing the
-    conversation's values that it supports), web search and images on NovaKit, text completion on Novita."""
+def composer_options(conversation: Conversation, credential: Credential | None, granted=None) -> dict:
+    """What the composer offers for `credential`'s provider: its models (on a shared key, only those the
+    person's grant allows), its parameters (showing the conversation's values that it supports), web search
+    and images on NovaKit, text completion on Novita."""
     preset = PRESETS.get(credential.preset) if credential else None
     params = clean_params(preset, conversation.params) if preset else {}
     text_mode = bool(preset and preset.supports_text_completions)
+    models = credential.models_cache if credential else []
+    if granted is not None and granted.models:
+        listed = {m.get("id"): m for m in models if isinstance(m, dict)}
+        models = [listed.get(model, {"id": model}) for model in granted.models]
     return {
         "preset": preset,
         "param_rows": param_rows(preset, params),
-        "models": credential.models_cache if credential else [],
+        "models": models,
         "takes_images": bool(preset and "images" in preset.message_fields),
         "offers_text_mode": text_mode,
         "mode": conversation.mode if text_mode else Conversation.Mode.CHAT,
@@ -81,11 +90,12 @@ def conversation_options(request, conversation_id):
     conversation = access_conversation(request.user, conversation_id)
     data = request.POST if request.method == "POST" else request.GET
     try:
-        credential = access_credential(request.user, data.get("credential"))
+        credential = access_usable_credential(request.user, data.get("credential"))
     except Http404:
-        # Not a key of this person's: the chat's own key decides what the panel offers and keeps.
+        # Not a key this person may use: the chat's own key decides what the panel offers and keeps.
         credential = conversation.credential
     if request.method == "POST" and credential is not None:
         do_set_chat_options(conversation, credential, data)
-    context = {"conversation": conversation, **composer_options(conversation, credential)}
+    granted = granted_keys(request.user, [credential.pk]).get(credential.pk) if credential else None
+    context = {"conversation": conversation, **composer_options(conversation, credential, granted)}
     return TemplateResponse(request, "chat/conversation.html#composer-options", context)

@@ -21,5 +21,8 @@ class KeysConfig(AppConfig):
     name = "keys"
 
     def ready(self):
+        from keys.ledger import default_credits_per_token
+
         configure_egress()
+        default_credits_per_token()  # a malformed setting stops start-up, not a send later
         setting_changed.connect(_follow_setting, dispatch_uid="keys.egress")

@@ -7,9 +7,19 @@ PRESET_CHOICES = [(slug, preset.name) for slug, preset in PRESETS.items()]
 
 
 class CredentialQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """The credentials `user` may use to chat: for now, their own personal keys."""
+    """Two different questions, never to be mixed up: which keys may a person *manage* (their own personal
+    keys: Settings → Keys) and which may they *chat with* (those, plus shared keys granted to them or to a
+    team they are in). An admin manages shared keys under /team/keys/, and never anyone's personal key."""
+
+    def managed_by(self, user):
+        """`user`'s own personal keys: the only ones they may see, rename, replace or delete in Settings."""
         return self.filter(owner=user)
+
+    def usable_by(self, user):
+        """The keys `user` may chat with: their personal keys and shared keys with a live grant to them or to
+        one of their teams. Whether a grant allows a given model, and has room, is for keys.ledger to say."""
+        granted = Grant.objects.live().to_person(user).values("credential")
+        return self.filter(models.Q(owner=user) | models.Q(owner__isnull=True, pk__in=granted))
 
     def shared(self):
         return self.filter(owner__isnull=True)
@@ -95,6 +105,20 @@ class ChatDefaults(models.Model):
         return f"chat defaults of user {self.user_id}"
 
 
+class GrantQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(revoked_at__isnull=True)
+
+    def to_person(self, user):
+        """Grants to `user` directly or to a team they are a member of."""
+        return self.filter(models.Q(user=user) | models.Q(team__members=user))
+
+    def in_resolution_order(self):
+        """The order keys.ledger tries a person's grants on one key: their own grant first, then their teams'
+        grants oldest first. Deterministic, so the same request always draws on the same budget."""
+        return self.order_by(models.F("user").asc(nulls_last=True), "id")
+
+
 class Grant(models.Model):
     """A shared key lent to one person or one team, with the limits they use it within.
 
@@ -127,6 +151,8 @@ class Grant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = GrantQuerySet.as_manager()
+
     class Meta:
         ordering = ["credential", "id"]
         constraints = [
@@ -152,14 +178,27 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"grant {self.pk} of credential {self.credential_id}"
 
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def has_budget(self) -> bool:
+        return self.budget_tokens is not None or self.budget_credits is not None
+
+    def allows(self, model: str) -> bool:
+        """Whether replies from `model` (the model actually requested, after defaults) may use this grant."""
+        return not self.allowed_models or model in self.allowed_models
+
 
 class UsageEntry(models.Model):
     """One row per reply: the usage ledger. Budgets reserve and settle against these rows.
 
     A reply's row is made `reserved` before anything goes upstream, holding the worst case
-    (`reserved_tokens`, `reserved_credits`); when the reply ends it becomes `settled` with what was used
-    (`prompt_tokens`, `completion_tokens`, `credits`), `estimated` telling whether the provider reported them.
-    `period_start` is the start of the grant's budget period the row counts against.
+    (`reserved_tokens`, `reserved_credits`; `prompt_tokens` holds the prompt estimate meanwhile); when the
+    reply ends it becomes `settled` with what was used (`prompt_tokens`, `completion_tokens`, `credits`),
+    `estimated` telling whether the provider reported them. A row counts against the budget period it was
+    reserved in (`created_at`); `period_start` records that period's start for reports. See keys/ledger.py.
     """
 
     class State(models.TextChoices):
@@ -178,8 +217,9 @@ class UsageEntry(models.Model):
     team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage"
     )
-    message = models.OneToOneField(
-        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_entry"
+    # One row per request upstream: a reply that is continued gets a second row. At most one is open.
+    message = models.ForeignKey(
+        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_entries"
     )
     model = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.RESERVED)
@@ -190,6 +230,8 @@ class UsageEntry(models.Model):
     completion_tokens = models.PositiveBigIntegerField(default=0)
     credits = models.DecimalField(max_digits=14, decimal_places=6, default=0)
     estimated = models.BooleanField(default=False)
+    # Characters of the reply already there when this request began (Continue): an estimate bills only the rest.
+    prefix_chars = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 
@@ -203,6 +245,17 @@ class UsageEntry(models.Model):
                 fields=["grant", "state"],
                 name="usage_grant_open",
                 condition=models.Q(state="reserved"),
+            ),
+            # A grant's usage in its current period, and its requests in the last minute.
+            models.Index(fields=["grant", "created_at"], name="usage_grant_created"),
+            # The last reported credits per token of a key and model (the worst case of a credit budget).
+            models.Index(fields=["credential", "model", "-created_at"], name="usage_credential_model"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message"],
+                condition=models.Q(state="reserved"),
+                name="usage_one_open_per_message",
             ),
         ]
 

@@ -3,7 +3,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from keys.access import access_credential
+from keys.access import access_own_credential
 from keys.actions import (
     do_add_credential,
     do_delete_credential,
@@ -13,6 +13,7 @@ from keys.actions import (
     do_save_chat_defaults,
 )
 from keys.forms import ChatDefaultsForm, CredentialForm, RenameCredentialForm, ReplaceSecretForm
+from keys.granted import granted_keys
 from keys.models import ChatDefaults, Credential
 from keys.parameters_panel import param_rows, params_from_form
 from keys.probe import Probe, probe_credential
@@ -25,10 +26,12 @@ def settings_home(request):
 
 
 def _keys_page(request, form, status=200):
-    credentials = Credential.objects.for_user(request.user).defer("models_cache")
+    credentials = Credential.objects.managed_by(request.user).defer("models_cache")
     context = {
         "form": form,
         "rows": [_row(credential) for credential in credentials],
+        # Shared keys lent to this person: label, budget and limits only (managed under /team/keys/).
+        "granted": list(granted_keys(request.user).values()),
         "presets": PRESETS,
     }
     return TemplateResponse(request, "keys/keys.html", context, status=status)
@@ -60,11 +63,11 @@ def key_list(request):
 
 @require_POST
 def key_rename(request, credential_id):
-    credential = access_credential(request.user, credential_id)
+    credential = access_own_credential(request.user, credential_id)
     form = RenameCredentialForm(request.POST)
     if form.is_valid():
         label = form.cleaned_data["label"].strip()
-        taken = Credential.objects.for_user(request.user).filter(label=label).exclude(pk=credential.pk)
+        taken = Credential.objects.managed_by(request.user).filter(label=label).exclude(pk=credential.pk)
         if label and not taken.exists():
             do_rename_credential(credential, label)
             messages.success(request, f"Renamed to “{label}”.")
@@ -77,7 +80,7 @@ def key_rename(request, credential_id):
 
 @require_POST
 def key_delete(request, credential_id):
-    credential = access_credential(request.user, credential_id)
+    credential = access_own_credential(request.user, credential_id)
     label = credential.label
     do_delete_credential(credential)
     messages.success(request, f"Deleted “{label}”.")
@@ -106,7 +109,7 @@ def _row_response(request, credential, **row):
 def key_check(request, credential_id):
     """ "Test connection" and "Refresh models" alike: one model-list call, which both proves the key and
     refreshes the cached list; the outcome in words in the key's row."""
-    credential = access_credential(request.user, credential_id)
+    credential = access_own_credential(request.user, credential_id)
     probe = probe_credential(credential)
     do_record_probe(credential, probe)
     return _row_response(request, credential, check=probe)
@@ -114,7 +117,7 @@ def key_check(request, credential_id):
 
 @require_POST
 def key_replace_secret(request, credential_id):
-    credential = access_credential(request.user, credential_id)
+    credential = access_own_credential(request.user, credential_id)
     form = ReplaceSecretForm(request.POST, credential=credential)
     if not form.is_valid():
         if request.htmx:  # the row again, with the errors beside the fields (htmx swaps only 2xx answers)
@@ -150,9 +153,8 @@ def _defaults_context(request, form, credential, params):
 @require_http_methods(["GET", "POST"])
 def chat_defaults(request):
     """What new chats start with. Changing the key re-renders the parameters for that key's provider."""
-    credentials = list(
-        Credential.objects.for_user(request.user).defer("models_cache")
-    )  # only one list is shown
+    # Any key the person may chat with, shared ones included; only one key's model list is shown.
+    credentials = list(Credential.objects.usable_by(request.user).defer("models_cache"))
     by_id = {c.pk: c for c in credentials}
     saved = ChatDefaults.objects.filter(user=request.user).first()
     if request.method == "POST":

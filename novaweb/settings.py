@@ -165,6 +165,12 @@ NOVAWEB_RELAY_FLUSH_MS = env_int("NOVAWEB_RELAY_FLUSH_MS", 1000)
 NOVAWEB_STALE_REPLY_SECONDS = env_int("NOVAWEB_STALE_REPLY_SECONDS", 45)
 NOVAWEB_MAX_MESSAGE_CHARS = env_int("NOVAWEB_MAX_MESSAGE_CHARS", 100_000)
 
+# --- Budgets of shared keys (keys/ledger.py) -----------------------------------------------------------
+# On a key with a budget, a reply that asks for no max_tokens reserves (and is sent with) this many.
+NOVAWEB_RESERVE_REPLY_TOKENS = env_int("NOVAWEB_RESERVE_REPLY_TOKENS", 4096)
+# What a token is priced at, for a credit budget, until the key has reported a cost (NovaKit credits_used).
+NOVAWEB_CREDITS_PER_TOKEN = env_str("NOVAWEB_CREDITS_PER_TOKEN", "1")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

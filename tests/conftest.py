@@ -90,6 +90,51 @@ def make_key(fake_provider):
     return make
 
 
+SHARED_SECRET = "sk-shared-CANARY-7f3aQzXw"
+
+
+@pytest.fixture
+def make_shared_key(fake_provider):
+    """A shared key (owned by no one) on the fake provider, added by `admin`."""
+    from keys.shared_actions import do_add_shared_key
+
+    def make(admin, *, preset="openai", dialect=None, secret=SHARED_SECRET, label=None):
+        return do_add_shared_key(
+            admin,
+            preset=preset,
+            label=label or f"Team {preset} {uuid.uuid4().hex[:4]}",
+            base_url=fake_provider.base_url(dialect or preset),
+            auth_style="bearer",
+            auth_header="",
+            secret=secret,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_grant():
+    """Grant a shared key to a person or a team: make_grant(admin, key, user=bob, budget_tokens=500)."""
+    from keys.shared_actions import do_grant
+
+    def make(admin, credential, *, user=None, team=None, **limits):
+        return do_grant(admin, credential, user=user, team=team, **limits)
+
+    return make
+
+
+@pytest.fixture
+def make_team(db):
+    from accounts.models import Team
+
+    def make(name, *members):
+        team = Team.objects.create(name=name)
+        team.members.add(*members)
+        return team
+
+    return make
+
+
 def session_cookie_for(user) -> bytes:
     """A real session for `user`, as the browser would send it."""
     session = SessionStore()

@@ -34,6 +34,7 @@ from chat.models import Conversation, Message
 from chat.routing import websocket_urlpatterns
 from keys.actions import do_add_credential
 from keys.models import Credential
+from keys.shared_actions import do_add_shared_key, do_grant
 from tests.conftest import ORIGIN, session_cookie_for
 
 OK, LOGIN, WAITING, ADMIN_LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "waiting", "admin login", 403, 404
@@ -54,6 +55,8 @@ SIGNED_IN = Rule(anonymous=LOGIN, pending=WAITING, member=OK, other=OK, admin=OK
 PENDING_TOO = Rule(anonymous=LOGIN, pending=OK, member=OK, other=OK, admin=OK)
 OWNED = Rule(anonymous=LOGIN, pending=WAITING, member=OK, other=NOT_FOUND, admin=NOT_FOUND)
 ADMIN = Rule(anonymous=LOGIN, pending=WAITING, member=FORBIDDEN, other=FORBIDDEN, admin=OK)
+# An admin-only form posted with data it refuses: admins reach it and get the form back with errors (400).
+ADMIN_FORM_ERROR = Rule(anonymous=LOGIN, pending=WAITING, member=FORBIDDEN, other=FORBIDDEN, admin=400)
 # Signing out ends on the sign-in page for everyone (for the signed-in, after signing them out).
 SIGN_OUT = Rule(anonymous=LOGIN, pending=LOGIN, member=LOGIN, other=LOGIN, admin=LOGIN)
 ADMIN_SITE = Rule(anonymous=LOGIN, pending=WAITING, member=ADMIN_LOGIN, other=ADMIN_LOGIN, admin=OK)
@@ -84,6 +87,8 @@ CONVERSATION = {"conversation_id": "conversation"}
 CREDENTIAL = {"credential_id": "credential"}
 PERSON = {"user_id": "person"}
 TEAM = {"team_id": "team"}
+SHARED = {"credential_id": "shared_key"}
+GRANT = {**SHARED, "grant_id": "grant"}
 
 NEW_KEY = {
     "provider": "openai",
@@ -135,6 +140,15 @@ ROUTES = {
     "team:audit": [get(ADMIN), get(ADMIN, query="kind=keys&person=abc")],
     "team_keys:usage": [get(ADMIN), get(ADMIN, query="group=person&measure=credits")],
     "team_keys:usage-csv": [get(ADMIN)],
+    "team_keys:list": [get(ADMIN), post(ADMIN, {**NEW_KEY, "label": "Another team key"})],
+    "team_keys:key": [get(ADMIN, **SHARED)],
+    "team_keys:check": [post(ADMIN, **SHARED)],
+    "team_keys:rename": [post(ADMIN, {"label": "Renamed team key"}, **SHARED)],
+    "team_keys:replace-secret": [post(ADMIN, {"api_key": "sk-short"}, **SHARED)],
+    "team_keys:delete": [post(ADMIN, **SHARED)],
+    "team_keys:grant": [post(ADMIN_FORM_ERROR, {"grantee": "x"}, **SHARED)],
+    "team_keys:grant-change": [post(ADMIN, {"models_scope": "all", "budget_period": "day"}, **GRANT)],
+    "team_keys:grant-revoke": [post(ADMIN, **GRANT)],
     # The Django admin: its index and the lists of our models; every other admin page is guarded the same
     # way by AdminSite.admin_view.
     "admin:*": [
@@ -218,6 +232,16 @@ def build_world(fake_provider) -> World:
     )
     team = Team.objects.create(name="Research")
     team.members.add(member)
+    shared_key = do_add_shared_key(
+        admin,
+        preset="openai",
+        label="Team key",
+        base_url=fake_provider.base_url("openai"),
+        auth_style="bearer",
+        auth_header="",
+        secret="sk-test-matrix-shared-0123456789",
+    )
+    grant = do_grant(admin, shared_key, user=member)
     invite, token = do_create_invite(admin, role="member", team=None, days=7)
     return World(
         users={"anonymous": None, "pending": pending, "member": member, "other": other, "admin": admin},
@@ -226,6 +250,8 @@ def build_world(fake_provider) -> World:
             "credential": credential.pk,
             "person": member.pk,
             "team": team.pk,
+            "shared_key": shared_key.pk,
+            "grant": grant.pk,
             "invite": invite.pk,
             "token": token,
         },
