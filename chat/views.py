@@ -7,9 +7,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat.access import access_conversation
 from chat.actions import do_create_conversation, do_set_chat_options
-from chat.history import message_path
 from chat.models import Conversation
 from chat.sidebar import sidebar_page
+from chat.window import path_window
 from keys.access import access_credential
 from keys.models import Credential
 from keys.parameters_panel import param_rows
@@ -48,7 +48,8 @@ def conversation(request, conversation_id):
     selected = selected or (credentials[0] if credentials else None)
     context = {
         "conversation": conversation,
-        "path": message_path(conversation),
+        # A window of the path, not all of it: long conversations open as fast as short ones.
+        "window": path_window(conversation, at=request.GET.get("at")),
         "credentials": credentials,
         "selected_credential": selected.pk if selected else None,
         "client_id": uuid.uuid4(),
@@ -56,6 +57,21 @@ def conversation(request, conversation_id):
         **composer_options(conversation, selected),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
+
+
+@require_GET
+def conversation_messages(request, conversation_id):
+    """The window of messages before (`?before=<id>`) or after (`?after=<id>`) the ones a page shows."""
+    conversation = access_conversation(request.user, conversation_id)
+    before, after = request.GET.get("before"), request.GET.get("after")
+    if before is None and after is None:
+        raise Http404("Say which messages: before or after which one")
+    context = {
+        "conversation": conversation,
+        "window": path_window(conversation, before=before, after=after),
+        "direction": "before" if before is not None else "after",
+    }
+    return TemplateResponse(request, "chat/conversation.html#window-page", context)
 
 
 def composer_options(conversation: Conversation, credential: Credential | None) -> dict:
