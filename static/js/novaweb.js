@@ -101,6 +101,14 @@
     }
   });
 
+  // The Export menu closes once a format is picked (a download leaves the page where it is) or on a click
+  // elsewhere.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.export-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target) || event.target.closest("a")) menu.open = false;
+    });
+  });
+
   // Theme: the toggle flips between light and dark and remembers the choice.
   document.addEventListener("click", function (event) {
     if (!event.target.closest || !event.target.closest("[data-theme-toggle]")) return;
