@@ -184,6 +184,4 @@ def file_stem(title: str, fallback: str, max_chars: int = 80) -> tuple[str, str]
 
 def attachment(stem: str, ascii_stem: str, extension: str) -> str:
     """A Content-Disposition header value: the ASCII name for old clients, the Unicode one (RFC 6266)."""
-    return (
-        f"attachment; filename=\"{ascii_stem}.{extension}\"; filename*=UTF-8''{quote(f'{stem}.{extension}')}"
-    )
+    return f"attachment; filename=\"{ascii_stem}.{extension}\"; filename*=UTF-8''{quote(f'{stem}.{extension}', safe='')}"

@@ -30,7 +30,6 @@ from chat.import_tree import (
     kind,
     quoted,
 )
-from chat.text import title_from
 
 ROLES = {"user", "assistant", "system", "tool"}
 SHOWN_ROLES = {"user", "assistant"}
@@ -122,7 +121,7 @@ def _conversation(data, prefix: str, number: int) -> tuple[ImportedConversation 
     model = model if isinstance(model, str) and len(model) <= 200 else kept[leaf].model
     return ImportedConversation(
         where=where,
-        title=title_from(title)[:200] if title.strip() else "",
+        title=" ".join(title.split())[:200],
         created_at=created,
         updated_at=updated,
         messages=messages,

@@ -5,18 +5,13 @@ Accepted: a NovaWeb export (one conversation's JSON, a JSON with several, or the
 ChatGPT's `conversations.json`, and a ChatGPT export zip containing it.
 """
 
-import codecs
-import json
-import zipfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from chat.import_chatgpt import is_chatgpt, read_chatgpt
+from chat.import_files import Document, read_upload
 from chat.import_novaweb import is_novaweb, read_novaweb
 from chat.import_tree import (
     MAX_CONVERSATIONS,
@@ -27,15 +22,6 @@ from chat.import_tree import (
 )
 from chat.models import Conversation, Folder, Message
 from chat.text import title_from
-
-MAX_ZIP_ENTRIES = 20_000
-_ZIP_MAGIC = b"PK\x03\x04"
-_CHUNK = 1 << 20
-
-
-def max_bytes() -> int:
-    """The largest upload, and the most its JSON may expand to once unzipped (NOVAWEB_IMPORT_MAX_MB)."""
-    return settings.NOVAWEB_IMPORT_MAX_MB * 1024 * 1024
 
 
 @dataclass
@@ -57,21 +43,10 @@ class ImportSummary:
 
 def check_import(upload) -> ImportPlan:
     """Read and validate an uploaded file (a Django UploadedFile or any binary file object with `size`)."""
-    limit = max_bytes()
-    size = getattr(upload, "size", None)
-    if size is None or size > limit:
-        raise ImportRejected(
-            f"The file is {_megabytes(size)}; the limit is {settings.NOVAWEB_IMPORT_MAX_MB} MB."
-        )
-    if size == 0:
-        raise ImportRejected("The file is empty.")
-    upload.seek(0)
-    head = upload.read(4)
-    upload.seek(0)
-    if head == _ZIP_MAGIC:
-        plan = _read_zip(upload, limit)
-    else:
-        plan = _read_document(parse_json(upload.read(), "The file"), "")
+    plans = [_read_document(document) for document in read_upload(upload)]
+    plan = ImportPlan(
+        plans[0].source, [c for p in plans for c in p.conversations], sum(p.left_out for p in plans)
+    )
     plan.conversations = [c for c in plan.conversations if c.messages]  # an empty chat is not worth a row
     if not plan.conversations:
         raise ImportRejected("The file holds no conversation with a message to import.")
@@ -85,116 +60,20 @@ def check_import(upload) -> ImportPlan:
     return plan
 
 
-def parse_json(data: bytes, where: str):
-    """JSON from UTF-8 bytes (a byte-order mark allowed), with errors a person can act on."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportRejected(f"{where} is not UTF-8 text (byte {exc.start:,} cannot be read).") from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise ImportRejected(f"{where} is nested too deeply to be a conversation export.") from None
-    except json.JSONDecodeError as exc:
-        raise ImportRejected(
-            f"{where} is not valid JSON: {exc.msg} (line {exc.lineno:,}, column {exc.colno:,})."
-        ) from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise ImportRejected(f"{where} is not valid JSON: {exc}.") from None
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _read_document(document, prefix: str) -> ImportPlan:
-    where = prefix or "The file"
-    if is_novaweb(document):
-        return ImportPlan("a NovaWeb export", read_novaweb(document, prefix))
-    if is_chatgpt(document):
-        conversations, left_out = read_chatgpt(document, prefix)
+def _read_document(document: Document) -> ImportPlan:
+    data, prefix = document.data, document.name
+    if is_novaweb(data):
+        return ImportPlan("a NovaWeb export", read_novaweb(data, prefix))
+    if is_chatgpt(data) and not document.novaweb_only:
+        conversations, left_out = read_chatgpt(data, prefix)
         return ImportPlan("a ChatGPT export", conversations, left_out)
+    if document.novaweb_only:
+        raise ImportRejected(f"{prefix}: not a NovaWeb conversation file.")
     raise ImportRejected(
-        f"{where} holds {kind(document)} that is neither a NovaWeb export (an object with "
-        "“format”: “novaweb”) nor the conversations.json of a ChatGPT export (a list of conversations with a “mapping”)."
+        f"{prefix or 'The file'} holds {kind(data)} that is neither a NovaWeb export (an object with "
+        "“format”: “novaweb”) nor the conversations.json of a ChatGPT export (a list of conversations with "
+        "a “mapping”)."
     )
-
-
-def _read_zip(upload, limit: int) -> ImportPlan:
-    try:
-        archive = zipfile.ZipFile(upload)
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
-        raise ImportRejected("The file is not a readable zip archive.") from None
-    if len(entries) > MAX_ZIP_ENTRIES:
-        raise ImportRejected(f"The zip holds {len(entries):,} files; at most {MAX_ZIP_ENTRIES:,}.")
-    for entry in entries:
-        if not _safe_name(entry.filename):
-            raise ImportRejected(f"The zip holds a file with an unsafe name: {entry.filename[:100]!r}.")
-    files = [e for e in entries if not e.is_dir()]
-    chatgpt = sorted(
-        (e for e in files if PurePosixPath(e.filename).name == "conversations.json"),
-        key=lambda e: e.filename.count("/"),
-    )
-    if chatgpt:
-        return _read_document(
-            parse_json(_read_entry(archive, chatgpt[0], limit), chatgpt[0].filename), chatgpt[0].filename
-        )
-    ours = [
-        e for e in files if e.filename.endswith(".json") and PurePosixPath(e.filename).name != "index.json"
-    ]
-    if not ours:
-        raise ImportRejected(
-            "The zip holds neither a conversations.json (a ChatGPT export) nor NovaWeb conversation files."
-        )
-    conversations, budget = [], limit
-    for entry in sorted(ours, key=lambda e: e.filename):
-        data = _read_entry(archive, entry, budget)
-        budget -= len(data)
-        document = parse_json(data, entry.filename)
-        if not is_novaweb(document):
-            raise ImportRejected(f"{entry.filename}: not a NovaWeb conversation file.")
-        conversations += read_novaweb(document, entry.filename, len(conversations) + 1)
-    return ImportPlan("a NovaWeb export", conversations)
-
-
-def _safe_name(name: str) -> bool:
-    """No absolute paths, drive letters, parent steps or NUL bytes: this zip is only read, never unpacked,
-    but a name like that says the archive was made to attack whatever unpacks it."""
-    parts = name.replace("\\", "/").split("/")
-    return not (
-        name.startswith(("/", "\\")) or "\x00" in name or ".." in parts or (parts and ":" in parts[0])
-    )
-
-
-def _read_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
-    """One file of the zip, refusing to expand past `budget` bytes (whatever its header claims)."""
-    if entry.flag_bits & 0x1:
-        raise ImportRejected(f"{entry.filename} is encrypted; export it again without a password.")
-    too_big = ImportRejected(
-        f"{entry.filename} expands to more than {settings.NOVAWEB_IMPORT_MAX_MB} MB; that is over the limit."
-    )
-    if entry.file_size > budget:
-        raise too_big
-    chunks, total = [], 0
-    try:
-        with archive.open(entry) as stream:
-            while chunk := stream.read(_CHUNK):
-                total += len(chunk)
-                if total > budget:
-                    raise too_big
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError, ValueError):
-        raise ImportRejected(
-            f"{entry.filename} in the zip cannot be read (damaged or compressed oddly)."
-        ) from None
-    return b"".join(chunks)
-
-
-def _megabytes(size) -> str:
-    return f"{size / 1024 / 1024:,.1f} MB" if size is not None else "of unknown size"
 
 
 # --- writing ---------------------------------------------------------------------------------------------

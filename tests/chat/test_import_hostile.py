@@ -77,7 +77,7 @@ CASES = {
     "damaged zip": (b"PK\x03\x04" + b"\x00" * 200, "The file is not a readable zip archive."),
     "zip of other things": (zip_bytes({"notes.txt": "hi"}), "The zip holds neither a conversations.json (a ChatGPT export) nor NovaWeb conversation files."),
     "non-NovaWeb JSON in our zip": (zip_bytes({"conversations/0001-a.json": to_json(novaweb(GOOD)), "conversations/0002-b.json": b"[]"}), "conversations/0002-b.json: not a NovaWeb conversation file."),
-    "broken file in our zip": (zip_bytes({"conversations/0001-a.json": to_json(novaweb(GOOD)), "conversations/0002-b.json": to_json(novaweb(chat(msg("x", "y"))))}), "conversations/0002-b.json: conversation 2 (“Hostile”), message 'x': parent 'y' does not exist."),
+    "broken file in our zip": (zip_bytes({"conversations/0001-a.json": to_json(novaweb(GOOD)), "conversations/0002-b.json": to_json(novaweb(chat(msg("x", "y"))))}), "conversations/0002-b.json: conversation 1 (“Hostile”), message 'x': parent 'y' does not exist."),
     "ChatGPT node without a message object": (to_json([chatgpt_conversation() | {"mapping": {"n": {"message": "hi", "parent": None}}, "current_node": None}]), "conversation 1 (“Boiling eggs”), node 'n': its message should be an object, not text."),
 }  # fmt: skip
 
@@ -100,6 +100,15 @@ def test_a_hostile_file_is_refused_whole_with_its_reason(client, settings, alice
     # The page starts the sentence with a capital: "Conversation 2 …".
     assert escape(expected) in html or escape(capfirst(expected)) in html, html
     assert (Conversation.objects.count(), Message.objects.count(), Folder.objects.count()) == before
+
+
+def test_millions_of_tiny_values_are_refused_before_parsing(alice, before, monkeypatch):
+    monkeypatch.setattr("chat.import_files.MAX_JSON_CONTAINERS", 1000)
+    with pytest.raises(imports.ImportRejected, match="holds millions of tiny values"):
+        imports.check_import(SimpleUploadedFile("x.json", b"[" + b"[]," * 1000 + b"[]]"))
+    monkeypatch.setattr("chat.import_files.MAX_JSON_STRINGS", 1000)
+    with pytest.raises(imports.ImportRejected, match="holds millions of tiny values"):
+        imports.check_import(SimpleUploadedFile("x.json", b"[" + b'"",' * 1000 + b'""]'))
 
 
 def test_a_file_over_the_size_limit_is_refused_unread(client, settings, alice, before):
