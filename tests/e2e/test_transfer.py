@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from chat.models import Conversation, Message
-from tests.e2e.ui import add_key, body, bubbles, history, new_chat, send, sign_up, wait_until_done
+from tests.e2e.ui import add_key, body, bubbles, composer, history, new_chat, send, sign_up, wait_until_done
 
 TITLE = "echo: Pack **light** for Lisbon"  # a chat is named after its first message
 
@@ -105,9 +106,9 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
     page.screenshot(path=screenshots / "import-export-dark.png", caret="initial", full_page=True)
 
 
-def long_conversation(username: str, length: int) -> tuple[Conversation, list[int]]:
+def long_conversation(username: str, length: int, model: str = "") -> tuple[Conversation, list[int]]:
     owner = User.objects.get(username=username)
-    conversation = Conversation.objects.create(owner=owner, title="A long one")
+    conversation = Conversation.objects.create(owner=owner, title="A long one", model=model)
     ids, parent = [], None
     for n in range(length):
         role = "user" if n % 2 == 0 else "assistant"
@@ -169,4 +170,23 @@ def test_a_link_to_one_message_opens_around_it_highlighted(page, screenshots):
     expect(page.locator(f"#msg-{ids[86]}")).to_contain_text("Question 86")
     page.get_by_role("link", name="Jump to the latest").click()
     expect(page.locator(f"#msg-{ids[-1]}")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Show later messages")).to_have_count(0)
+
+
+def test_sending_from_the_middle_of_a_long_conversation_goes_to_the_latest(page, fake_provider):
+    """A page opened at an old message has later messages it does not show: a new message arriving below
+    them would leave a gap, so the page moves to the latest messages, where the reply streams in."""
+    sign_up(page)
+    add_key(page, fake_provider)
+    conversation, ids = long_conversation("alice", 200, model="fake-model")
+    page.goto(f"/c/{conversation.pk}/?at={ids[20]}#m-{ids[20]}")
+    expect(page.get_by_role("button", name="Show later messages")).to_be_visible()
+    page.wait_for_load_state("load")
+    composer(page).fill("echo: back to the present")
+    composer(page).press("Enter")
+    expect(page).to_have_url(re.compile(rf"/c/{conversation.pk}/$"))
+    reply = bubbles(page).last
+    wait_until_done(reply)
+    expect(body(reply)).to_have_text("back to the present")
+    expect(bubbles(page).nth(-2)).to_contain_text("echo: back to the present")
     expect(page.get_by_role("button", name="Show later messages")).to_have_count(0)
