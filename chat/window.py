@@ -96,19 +96,19 @@ def path_window(
     By default the last `size` messages. `before`/`after` (message ids on the path) give the `size` messages
     just before or after that one; `at` a window around that message, or, when it lies on another version,
     around where its branch leaves the path. Ids arrive from the query string: garbage is ignored, and
-    `before`/`after` that are not on the path (it changed meanwhile) give None.
+    `before`/`after` that are garbage or not on the path (it changed meanwhile) give None.
     """
     tree = MessageTree(conversation.pk)
     ids = tree.path(conversation.current_leaf_id)
     total = len(ids)
     start, end, elsewhere = max(0, total - size), total, False
+    paging = before is not None or after is not None
     before, after, at = _as_id(before), _as_id(after), _as_id(at)
-    if before is not None or after is not None:
+    if paging:
         anchor = before if before is not None else after
-        try:
-            index = ids.index(anchor)
-        except ValueError:
+        if anchor not in ids:
             return None
+        index = ids.index(anchor)
         start, end = (
             (max(0, index - size), index) if before is not None else (index + 1, min(total, index + 1 + size))
         )
