@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: run test test-unit test-e2e fakeprovider lint bench install clean-db
+.PHONY: run test test-unit test-e2e fakeprovider lint bench bench-conversation install clean-db
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -42,3 +42,7 @@ lint: install
 
 bench: install
 	$(RUN) python bench/relay.py
+
+# Opening a conversation of 5,000 messages: server time of the page (figures in docs/benchmarks.md).
+bench-conversation: install
+	$(RUN) python bench/conversation_open.py

@@ -27,9 +27,10 @@ from chat import actions, relay
 from chat.access import access_conversation, access_message
 from chat.broadcast import conversation_group, reply_control_group, user_group
 from chat.forms import ReplyActionForm, SendForm
-from chat.history import message_path, with_versions
+from chat.history import with_versions
 from chat.models import Conversation, Message
 from chat.sidebar import sidebar_page
+from chat.window import path_window
 from keys.granted import granted_keys
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     def _render_messages(self) -> str:
         conversation = Conversation.objects.get(pk=self.conversation.pk)
-        return render_partial("messages-oob", {"path": message_path(conversation)})
+        window = path_window(conversation)  # the latest window, as a freshly opened page shows
+        return render_partial("messages-oob", {"conversation": conversation, "window": window})
 
     async def _sync_streaming_replies(self):
         streaming = await _db(self._streaming_reply_ids)()

@@ -23,3 +23,12 @@ class ReplyActionForm(forms.Form):
     """A websocket frame about one reply: stop, retry, continue, or show this version."""
 
     message_id = forms.IntegerField(min_value=1)
+
+
+class ImportForm(forms.Form):
+    """Settings → Import & export: the file to import (what it holds is checked by chat.imports)."""
+
+    file = forms.FileField(
+        error_messages={"required": "Choose a file to import.", "empty": "The file is empty."},
+        allow_empty_file=False,
+    )

@@ -5,30 +5,17 @@ from dataclasses import dataclass
 from django.utils.crypto import salted_hmac
 
 from chat.models import Conversation, Message
+from chat.window import MessageTree
 from providers.types import ChatRequest, Endpoint, TextRequest
 
 
 def message_path(conversation: Conversation, leaf_id: int | None = None) -> list[Message]:
     """Messages from the root to `leaf_id` (default: the conversation's current leaf), oldest first.
 
-    One query for the whole conversation, then a walk up the parent links in Python.
+    The walk reads ids and parents only; full rows are loaded for the path, not for every branch.
     """
-    leaf_id = leaf_id or conversation.current_leaf_id
-    if leaf_id is None:
-        return []
-    by_id = {m.id: m for m in Message.objects.filter(conversation=conversation)}
-    versions: dict[int | None, list[int]] = {}
-    for m in by_id.values():
-        versions.setdefault(m.parent_id, []).append(m.id)
-    path = []
-    node = by_id.get(leaf_id)
-    while node is not None:
-        # Retry makes siblings: each message on the path knows its versions, for the "2 / 3" switcher.
-        node.versions = sorted(versions[node.parent_id])
-        path.append(node)
-        node = by_id.get(node.parent_id)
-    path.reverse()
-    return path
+    tree = MessageTree(conversation.pk)
+    return tree.load(tree.path(leaf_id or conversation.current_leaf_id))
 
 
 def with_versions(messages: list[Message]) -> list[Message]:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("c/new/", views.new_conversation, name="new"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/options/", views.conversation_options, name="options"),
+    path("c/<int:conversation_id>/messages/", views.conversation_messages, name="messages"),
 ]

@@ -7,9 +7,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat.access import access_conversation
 from chat.actions import do_create_conversation, do_set_chat_options
-from chat.history import message_path
 from chat.models import Conversation
 from chat.sidebar import sidebar_page
+from chat.window import path_window
 from keys.access import access_usable_credential
 from keys.granted import granted_keys
 from keys.models import Credential
@@ -50,7 +50,8 @@ def conversation(request, conversation_id):
     granted = granted_keys(request.user)
     context = {
         "conversation": conversation,
-        "path": message_path(conversation),
+        # A window of the path, not all of it: long conversations open as fast as short ones.
+        "window": path_window(conversation, at=request.GET.get("at")),
         "credentials": [c for c in credentials if not c.is_shared],
         # Shared keys by label with what is left of the person's budget; never any part of the secret.
         "shared_keys": [granted[c.pk] for c in credentials if c.pk in granted],
@@ -60,6 +61,21 @@ def conversation(request, conversation_id):
         **composer_options(conversation, selected, granted.get(selected.pk) if selected else None),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
+
+
+@require_GET
+def conversation_messages(request, conversation_id):
+    """The window of messages before (`?before=<id>`) or after (`?after=<id>`) the ones a page shows."""
+    conversation = access_conversation(request.user, conversation_id)
+    before, after = request.GET.get("before"), request.GET.get("after")
+    if before is None and after is None:
+        raise Http404("Say which messages: before or after which one")
+    context = {
+        "conversation": conversation,
+        "window": path_window(conversation, before=before, after=after),
+        "direction": "before" if before is not None else "after",
+    }
+    return TemplateResponse(request, "chat/conversation.html#window-page", context)
 
 
 def composer_options(conversation: Conversation, credential: Credential | None, granted=None) -> dict:

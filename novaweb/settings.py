@@ -164,6 +164,8 @@ NOVAWEB_RELAY_FLUSH_MS = env_int("NOVAWEB_RELAY_FLUSH_MS", 1000)
 # A streaming reply whose relay wrote nothing for this long is presumed dead and marked interrupted.
 NOVAWEB_STALE_REPLY_SECONDS = env_int("NOVAWEB_STALE_REPLY_SECONDS", 45)
 NOVAWEB_MAX_MESSAGE_CHARS = env_int("NOVAWEB_MAX_MESSAGE_CHARS", 100_000)
+# The largest file Settings → Import & export accepts, and the most its JSON may expand to once unzipped.
+NOVAWEB_IMPORT_MAX_MB = env_int("NOVAWEB_IMPORT_MAX_MB", 50)
 
 # --- Budgets of shared keys (keys/ledger.py) -----------------------------------------------------------
 # On a key with a budget, a reply that asks for no max_tokens reserves (and is sent with) this many.

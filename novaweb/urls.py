@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("chat.urls")),
+    path("", include("chat.transfer_urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/", include("keys.urls")),
     path("team/", include("accounts.team_urls")),

@@ -57,6 +57,7 @@ OWNED = Rule(anonymous=LOGIN, pending=WAITING, member=OK, other=NOT_FOUND, admin
 ADMIN = Rule(anonymous=LOGIN, pending=WAITING, member=FORBIDDEN, other=FORBIDDEN, admin=OK)
 # An admin-only form posted with data it refuses: admins reach it and get the form back with errors (400).
 ADMIN_FORM_ERROR = Rule(anonymous=LOGIN, pending=WAITING, member=FORBIDDEN, other=FORBIDDEN, admin=400)
+SIGNED_IN_FORM_ERROR = Rule(anonymous=LOGIN, pending=WAITING, member=400, other=400, admin=400)
 # Signing out ends on the sign-in page for everyone (for the signed-in, after signing them out).
 SIGN_OUT = Rule(anonymous=LOGIN, pending=LOGIN, member=LOGIN, other=LOGIN, admin=LOGIN)
 ADMIN_SITE = Rule(anonymous=LOGIN, pending=WAITING, member=ADMIN_LOGIN, other=ADMIN_LOGIN, admin=OK)
@@ -110,6 +111,15 @@ ROUTES = {
     "chat:list": [get(SIGNED_IN)],
     "chat:new": [post(SIGNED_IN)],
     "chat:conversation": [get(OWNED, **CONVERSATION)],
+    "chat:messages": [get(OWNED, query="before=999999999", **CONVERSATION)],
+    "transfer:export": [
+        get(OWNED, conversation_id="conversation", export_format="markdown"),
+        get(OWNED, conversation_id="conversation", export_format="json"),
+    ],
+    "transfer:data": [get(SIGNED_IN)],
+    "transfer:export-all": [get(SIGNED_IN)],
+    # No file: the form comes back with its error (400) to anyone who may import.
+    "transfer:import": [post(SIGNED_IN_FORM_ERROR)],
     "chat:options": [get(OWNED, **CONVERSATION), post(OWNED, {"temperature": "1"}, **CONVERSATION)],
     # settings
     "keys:settings": [get(SIGNED_IN)],
@@ -303,7 +313,8 @@ CASES = [
 @pytest.mark.parametrize(("name", "n", "role"), CASES)
 def test_route_by_role(client, world, name, n, role):
     check = ROUTES[name][n]
-    kwargs = {key: world.objects[value] for key, value in check.kwargs.items() if key != "_name"}
+    # A kwarg names an object of the world, or is a literal URL part (e.g. an export format).
+    kwargs = {key: world.objects.get(value, value) for key, value in check.kwargs.items() if key != "_name"}
     url = reverse(check.kwargs.get("_name", name), kwargs=kwargs) + (f"?{check.query}" if check.query else "")
     user = world.users[role]
     if user is not None:

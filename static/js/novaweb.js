@@ -115,6 +115,14 @@
     }
   });
 
+  // The Export menu closes once a format is picked (a download leaves the page where it is) or on a click
+  // elsewhere.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.export-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target) || event.target.closest("a")) menu.open = false;
+    });
+  });
+
   // Theme: the toggle flips between light and dark and remembers the choice.
   document.addEventListener("click", function (event) {
     if (!event.target.closest || !event.target.closest("[data-theme-toggle]")) return;
@@ -124,5 +132,40 @@
     try { localStorage.setItem("novaweb-theme", root.dataset.theme); } catch (e) { /* storage disabled */ }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { addCopyButtons(document); follow(); });
+  // Long conversations show a window of messages. "Show earlier messages" puts older bubbles above the ones
+  // being read: keep those where they were on screen.
+  var fromBottom = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.classList && target.classList.contains("load-earlier")) {
+      var box = messages();
+      fromBottom = box.scrollHeight - box.scrollTop;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var box = messages();
+    if (!box) return;
+    addCopyButtons(box);
+    if (fromBottom !== null) { box.scrollTop = box.scrollHeight - fromBottom; fromBottom = null; }
+  });
+  // A page opened in the middle of a long conversation has "Show later messages" at its end: when a new
+  // message arrives below that, the page jumps to the latest messages rather than show a gap.
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var later = document.querySelector("#messages > .load-later");
+    if (later && later.nextElementSibling) window.location.assign(later.dataset.latest);
+  });
+
+  // Opened at one message (a search result links to /c/<id>/?at=<message>#m-<message>): show it, not the end.
+  function openAtTarget() {
+    var target = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
+    if (!target || !messages() || !messages().contains(target)) return false;
+    stick = false;
+    target.scrollIntoView({ block: "start" });
+    return true;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    addCopyButtons(document);
+    if (!openAtTarget()) follow();
+  });
 })();
