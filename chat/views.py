@@ -9,7 +9,8 @@ from chat.access import access_conversation
 from chat.actions import do_create_conversation, do_set_chat_options
 from chat.history import message_path
 from chat.models import Conversation
-from chat.sidebar import sidebar_page
+from chat.organising_views import viewing
+from chat.sidebar import Key, chats_page, deleted_rows, sidebar_context
 from keys.access import access_credential
 from keys.models import Credential
 from keys.parameters_panel import param_rows
@@ -20,7 +21,7 @@ from providers.presets import PRESETS
 @require_GET
 def home(request):
     context = {
-        "sidebar": sidebar_page(request.user),
+        **sidebar_context(request.user),
         "has_keys": Credential.objects.for_user(request.user).exists(),
     }
     return TemplateResponse(request, "chat/home.html", context)
@@ -28,9 +29,11 @@ def home(request):
 
 @require_GET
 def conversation_list(request):
-    """More of the sidebar, loaded as the user scrolls."""
-    context = {"sidebar": sidebar_page(request.user, request.GET.get("page", 1))}
-    return TemplateResponse(request, "chat/_sidebar.html#sidebar-items", context)
+    """More of the sidebar's main list, loaded as the user scrolls (`after`: the last row they have)."""
+    after = Key.decode(request.GET.get("after"))
+    page = chats_page(request.user, after, deleted=deleted_rows(request.user, purge=False))
+    context = {"sidebar": page, "current_id": viewing(request)}
+    return TemplateResponse(request, "chat/_sidebar.html#sidebar-more", context)
 
 
 @require_POST
@@ -52,7 +55,7 @@ def conversation(request, conversation_id):
         "credentials": credentials,
         "selected_credential": selected.pk if selected else None,
         "client_id": uuid.uuid4(),
-        "sidebar": sidebar_page(request.user),
+        **sidebar_context(request.user, current_id=conversation.pk),
         **composer_options(conversation, selected),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
