@@ -72,16 +72,34 @@ class Conversation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["owner", "-updated_at"], name="conversation_owner_recent"),
-            # The sidebar: one person's list (no folder) or one folder, pinned first, then newest first; the
-            # keyset cursor seeks into it, so a deep page costs what the first one does.
+            # The sidebar's lists, pinned first, then newest first: a person's main list (no folder) and
+            # one folder's. The keyset cursor seeks into them, so a deep page costs what the first does.
+            # Two indexes, as "folder IS NULL" is no equality to PostgreSQL: after it an index gives no order.
             models.Index(
                 F("owner"),
-                F("folder"),
                 IS_PINNED.desc(),
                 F("updated_at").desc(),
                 F("id").desc(),
                 name="conversation_sidebar",
-                condition=Q(deleted_at__isnull=True, archived_at__isnull=True, current_leaf__isnull=False),
+                condition=Q(
+                    folder__isnull=True,
+                    deleted_at__isnull=True,
+                    archived_at__isnull=True,
+                    current_leaf__isnull=False,
+                ),
+            ),
+            models.Index(
+                F("folder"),
+                IS_PINNED.desc(),
+                F("updated_at").desc(),
+                F("id").desc(),
+                name="conversation_folder",
+                condition=Q(
+                    folder__isnull=False,
+                    deleted_at__isnull=True,
+                    archived_at__isnull=True,
+                    current_leaf__isnull=False,
+                ),
             ),
             models.Index(
                 F("owner"),

@@ -130,7 +130,10 @@ def do_move_conversation(conversation: Conversation, folder: Folder | None) -> C
     if folder is not None and folder.owner_id != conversation.owner_id:
         raise ActionError("That folder does not exist.")
     conversation.folder = folder
-    Conversation.objects.filter(pk=conversation.pk).update(folder=folder)
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(folder=folder)
+        if folder is not None and folder.collapsed:
+            do_set_folder_collapsed(folder, False)  # open where it went, so the person sees it there
     return conversation
 
 

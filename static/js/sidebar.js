@@ -14,14 +14,49 @@
   }
 
   // --- Menus (popovers: the browser gives Escape, outside clicks and the top layer) ---------------------
-  function invokerOf(menu) { return document.querySelector('[popovertarget="' + menu.id + '"]'); }
-  function items(menu) { return Array.prototype.slice.call(menu.querySelectorAll('[role="menuitem"]:not([disabled])')); }
+  // Conversation rows share one menu, #row-menu; `menuRow` is the row it was opened for. Folders have their
+  // own menus, driven by htmx attributes.
+  var menuRow = null;
+  function items(menu) {
+    return Array.prototype.slice.call(menu.querySelectorAll('[role="menuitem"]:not([disabled]):not([hidden])'));
+  }
+  function rowUrl(row) { return row.querySelector(".conversation-link").getAttribute("href"); }
+  var ROW_ACTIONS = {  // action: [method, path under the row's URL, target ("row": the row), swap, values]
+    rename: ["GET", "rename/", "row", "outerHTML"],
+    pin: ["POST", "pin/", "#sidebar-lists", "innerHTML", { pinned: "1" }],
+    unpin: ["POST", "pin/", "#sidebar-lists", "innerHTML", { pinned: "0" }],
+    archive: ["POST", "archive/", "#sidebar-lists", "innerHTML", { archived: "1" }],
+    move: ["GET", "move/", "#sidebar-dialog", "innerHTML"],
+    delete: ["POST", "delete/", "row", "outerHTML"],
+  };
+  function rowAction(row, action) {
+    var spec = ROW_ACTIONS[action];
+    if (!spec) return;
+    htmx.ajax(spec[0], rowUrl(row) + spec[1], {
+      source: row, target: spec[2] === "row" ? "#" + row.id : spec[2], swap: spec[3],
+      values: Object.assign({ until: until() }, spec[4] || {}),
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest('.row-menu-button[popovertarget="row-menu"]');
+    if (button) menuRow = button.closest(".conv-row");
+  }, true);
 
   document.addEventListener("beforetoggle", function (event) {
     var menu = event.target;
-    if (!menu.classList || !menu.classList.contains("menu") || event.newState !== "open") return;
-    var button = invokerOf(menu);
-    if (!button) return;
+    if (!menu.classList || !menu.classList.contains("menu")) return;
+    var shared = menu.id === "row-menu";
+    if (shared && menuRow) menuRow.classList.toggle("menu-open", event.newState === "open");
+    if (event.newState !== "open") return;
+    var button = shared ? menuRow && menuRow.querySelector(".row-menu-button") : document.querySelector('[popovertarget="' + menu.id + '"]');
+    if (!button) { event.preventDefault(); return; }
+    if (shared) {
+      var pinned = menuRow.hasAttribute("data-pinned");
+      menu.querySelector('[data-action="pin"]').hidden = pinned;
+      menu.querySelector('[data-action="unpin"]').hidden = !pinned;
+      menu.setAttribute("aria-label", button.getAttribute("aria-label"));
+    }
     // Below the button, its right edge on the button's; above it when there is no room below.
     var box = button.getBoundingClientRect();
     menu.style.visibility = "hidden";
@@ -51,10 +86,11 @@
   document.addEventListener("click", function (event) {
     var item = event.target.closest && event.target.closest('[role="menuitem"]');
     if (!item) return;
-    var owner = item.closest(".conv-row, .folder");
-    focusAfter = owner ? "#" + owner.id : null;
     var menu = item.closest("[popover]");
-    // After htmx has taken the click (its listener is on the item itself), so the request still goes.
+    var owner = menu && menu.id === "row-menu" ? menuRow : item.closest(".folder");
+    focusAfter = owner ? "#" + owner.id : null;
+    // Folder menus' items are htmx elements, which have taken the click by now; the shared one acts here.
+    if (menu && menu.id === "row-menu" && menuRow && menuRow.isConnected) rowAction(menuRow, item.dataset.action);
     if (menu && menu.matches(":popover-open")) menu.hidePopover();
   });
 
@@ -158,7 +194,7 @@
   });
   document.addEventListener("dragover", function (event) {
     var zone = zoneOf(event.target);
-    if (!dragged || !zone || zone.dataset.dropFolder === dragged.dataset.folder) return;
+    if (!dragged || !zone || zone.dataset.dropFolder === (dragged.dataset.folder || "")) return;
     event.preventDefault();
     event.dataTransfer.dropEffect = "move";
     if (!zone.classList.contains("drop-target")) { clearZones(); zone.classList.add("drop-target"); }
@@ -169,11 +205,11 @@
   });
   document.addEventListener("drop", function (event) {
     var zone = zoneOf(event.target), row = dragged;
-    if (!row || !zone || zone.dataset.dropFolder === row.dataset.folder) return;
+    if (!row || !zone || zone.dataset.dropFolder === (row.dataset.folder || "")) return;
     event.preventDefault();
     clearZones();
     focusAfter = "#" + row.id;
-    htmx.ajax("POST", row.dataset.moveUrl, {
+    htmx.ajax("POST", rowUrl(row) + "move/", {
       source: row, target: "#sidebar-lists", swap: "innerHTML",
       values: { folder: zone.dataset.dropFolder, until: until() },
     });
