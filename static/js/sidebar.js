@@ -17,6 +17,7 @@
   // Conversation rows share one menu, #row-menu; `menuRow` is the row it was opened for. Folders have their
   // own menus, driven by htmx attributes.
   var menuRow = null;
+  var openMenu = null;  // the menu showing, if any
   function items(menu) {
     return Array.prototype.slice.call(menu.querySelectorAll('[role="menuitem"]:not([disabled]):not([hidden])'));
   }
@@ -57,29 +58,39 @@
       menu.querySelector('[data-action="unpin"]').hidden = !pinned;
       menu.setAttribute("aria-label", button.getAttribute("aria-label"));
     }
-    // Below the button, its right edge on the button's; above it when there is no room below.
+    // Below the button, its right edge on the button's; above it when there is no room below. Measured
+    // now, shown for a moment with its final contents but no place, so it never appears out of place.
+    menu.style.display = "block";
+    var height = menu.offsetHeight, width = menu.offsetWidth;
+    menu.style.display = "";
     var box = button.getBoundingClientRect();
-    menu.style.visibility = "hidden";
-    requestAnimationFrame(function () {
-      var height = menu.offsetHeight, width = menu.offsetWidth;
-      var top = box.bottom + 4 + height > window.innerHeight ? Math.max(4, box.top - height - 4) : box.bottom + 4;
-      menu.style.top = top + "px";
-      menu.style.left = Math.max(4, Math.min(box.right - width, window.innerWidth - width - 4)) + "px";
-      menu.style.visibility = "";
-      var first = items(menu)[0];
-      if (first) first.focus();
-    });
+    var room = box.bottom + 4 + height <= window.innerHeight - 4;
+    menu.style.top = (room ? box.bottom + 4 : Math.max(4, box.top - height - 4)) + "px";
+    menu.style.left = Math.max(4, Math.min(box.right - width, window.innerWidth - width - 4)) + "px";
+    openMenu = menu;
+  }, true);
+
+  // Focus goes to the first item once the menu shows; keys pressed before that count from there.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.classList || !menu.classList.contains("menu")) return;
+    if (event.newState !== "open") { if (openMenu === menu) openMenu = null; return; }
+    var first = items(menu)[0];
+    if (first && !menu.contains(document.activeElement)) first.focus();
   }, true);
 
   document.addEventListener("keydown", function (event) {
     var menu = event.target.closest && event.target.closest('[role="menu"]');
+    var early = !menu && openMenu && openMenu.matches(":popover-open") && event.target.matches(".row-menu-button");
+    if (early) menu = openMenu;
     if (!menu) return;
-    var list = items(menu), at = list.indexOf(event.target), next = null;
+    var list = items(menu), at = early ? 0 : list.indexOf(event.target), next = null;
     if (event.key === "ArrowDown") next = list[(at + 1) % list.length];
     else if (event.key === "ArrowUp") next = list[(at - 1 + list.length) % list.length];
     else if (event.key === "Home") next = list[0];
     else if (event.key === "End") next = list[list.length - 1];
     else if (event.key === "Tab") { menu.hidePopover(); return; }
+    else if (early && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); list[0].click(); return; }
     if (next) { event.preventDefault(); next.focus(); }
   });
 
@@ -168,7 +179,10 @@
       if (row.dataset.counting) return;
       row.dataset.counting = "1";
       var ms = Math.max(0, parseInt(row.dataset.undoMs, 10) || 0);
-      row.style.setProperty("--undo-ms", ms + "ms");
+      // On the bar, not the row: htmx copies a swapped element's style attribute to its successor (the
+      // row coming back on Undo), which the Content-Security-Policy refuses.
+      var bar = row.querySelector(".undo-timer");
+      if (bar) bar.style.setProperty("--undo-ms", ms + "ms");
       setTimeout(function () { if (row.isConnected) expire(row); }, ms);
     });
   }
