@@ -6,14 +6,15 @@ else in the main list. So each conversation appears exactly once. Pinned ones go
 they are in ("Pinned" is a group of the main list, and the top of a folder).
 
 Pages are keyset pages: the cursor is the last row's sort key (pinned, updated_at, id) and the next page is
-everything after it in that order, read from the `conversation_sidebar` index. A deep page costs what the
-first one does, and rows added or moved meanwhile never shift a page (as an OFFSET would).
+everything after it in that order, read from the `conversation_sidebar` index (`conversation_folder` for a
+folder, `conversation_archived` for Archived). A deep page costs what the first one does, and rows added or
+moved meanwhile never shift a page (as an OFFSET would).
 
 Deleted conversations still inside their undo window are shown where they were, as "Deleted … Undo" rows,
 merged in by their sort key (they are not in the index).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -107,14 +108,13 @@ def _after(key: Key, *, archived=False, at_least=False):
 
 @dataclass
 class ListPage:
-    """One page of a list. `rows` are conversations (deleted ones carry `undo_seconds`; the first of a group
-    in the main list carries `group_label`); `cursor` is where the next page starts (None at the end)."""
+    """One page of a list. `rows` are conversations (deleted ones carry `undo_ms`; the first of a group in
+    the main list carries `group_label`); `cursor` is where the next page starts (None at the end)."""
 
     rows: list[Conversation]
     cursor: str | None
     first: bool = True
     folder: Folder | None = None
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for row in self.rows:
@@ -137,7 +137,8 @@ class ListPage:
 
 def _listed(user):
     """`user`'s conversations the sidebar lists: not deleted, not archived, with at least one message
-    (an untouched new chat is not listed). Exactly the `conversation_sidebar` index's condition."""
+    (an untouched new chat is not listed): the condition of the `conversation_sidebar` and
+    `conversation_folder` indexes, so the queries below can use them."""
     return (
         Conversation.objects.for_user(user)
         .filter(archived_at__isnull=True, current_leaf__isnull=False)

@@ -42,6 +42,8 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest('.row-menu-button[popovertarget="row-menu"]');
     if (button) menuRow = button.closest(".conv-row");
+    var toggle = event.target.closest && event.target.closest(".folder-toggle");
+    if (toggle) focusAfter = "#" + toggle.closest(".folder").id;  // the folder is drawn again
   }, true);
 
   document.addEventListener("beforetoggle", function (event) {
@@ -106,21 +108,24 @@
   });
 
   // --- Focus follows the thing an action was about ----------------------------------------------------
-  function refocus() {
-    if (!focusAfter) return;
-    var owner = document.querySelector(focusAfter);
-    if (!owner) return;
-    var target = owner.querySelector("input, .undo-button, .conversation-link, .folder-toggle");
-    if (target && owner.contains(document.activeElement) === false) target.focus();
-  }
-  document.addEventListener("htmx:afterSettle", function () {
-    if (document.querySelector("#sidebar-dialog dialog[open]")) return;  // the dialog has focus now
-    refocus();
+  // A swap removes the element that had focus (the menu item, the field); focus goes back to what the action
+  // was about, in its new place: its field, its Undo button, its link. Only once, only for the sidebar's own
+  // swaps, and never when the person has moved on (say, into the composer).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var sidebar = document.querySelector(".sidebar");
+    if (!focusAfter || !sidebar || !sidebar.contains(event.detail.elt)) return;
+    if (document.querySelector("#sidebar-dialog dialog[open]")) return;  // the dialog has it; then this again
+    var active = document.activeElement, owner = document.querySelector(focusAfter);
+    focusAfter = null;
+    if (active && active !== document.body && !sidebar.contains(active)) return;
+    var target = owner && owner.querySelector("input, .undo-button, .conversation-link, .folder-toggle");
+    if (target && !owner.contains(active)) target.focus();
   });
 
   // --- Inline fields: Enter saves (the form submits), Escape cancels, leaving saves a change -----------
   function cancelEdit(form) {
     form.dataset.done = "1";
+    focusAfter = form.dataset.cancelTarget;
     if (form.dataset.cancelUrl) {
       htmx.ajax("GET", form.dataset.cancelUrl, { source: form, target: form.dataset.cancelTarget, swap: "outerHTML" });
     } else {
@@ -148,7 +153,10 @@
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
-    if (form.matches && form.matches("form.inline-edit")) form.dataset.done = "1";
+    if (form.matches && form.matches("form.inline-edit")) {
+      form.dataset.done = "1";
+      focusAfter = form.dataset.cancelTarget;
+    }
   });
 
   // --- Dialogs (Move to folder, Delete folder): modal while open, gone once closed -------------------
@@ -158,6 +166,7 @@
     dialog.remove();
     var owner = focusAfter && document.querySelector(focusAfter);
     var button = owner && owner.querySelector(".row-menu-button");
+    focusAfter = null;
     if (button) button.focus();
   }, true);
 

@@ -195,6 +195,7 @@ def test_folders_create_move_by_menu_and_by_drag_fold_rename_delete(page):
     # Fold and unfold; it stays as left.
     sidebar(page).get_by_role("button", name="Clients", exact=True).click()
     expect(folder_list(page, "Clients")).to_have_count(0)
+    expect(sidebar(page).get_by_role("button", name="Clients", exact=True)).to_be_focused()  # drawn again
     page.reload()
     expect(sidebar(page).get_by_role("button", name="Clients", exact=True)).to_have_attribute(
         "aria-expanded", "false"
