@@ -16,7 +16,7 @@ from chat import organising
 from chat.access import access_conversation, access_deleted_conversation, access_folder
 from chat.actions import ActionError
 from chat.models import Folder
-from chat.sidebar import Key, archived_page, deleted_rows, sidebar_context
+from chat.sidebar import Key, archived_page, deleted_rows, present, sidebar_context
 
 ROW = "chat/_sidebar_row.html#conversation-row"
 RENAME_ROW = "chat/_sidebar_row.html#rename-row"
@@ -61,7 +61,7 @@ def _flag(request, name) -> bool:
 def conversation_row(request, conversation_id):
     """The row as listed (a rename cancelled with Escape)."""
     item = access_conversation(request.user, conversation_id)
-    return TemplateResponse(request, ROW, {"item": item, "current_id": viewing(request)})
+    return TemplateResponse(request, ROW, {"item": present([item])[0], "current_id": viewing(request)})
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,6 +76,7 @@ def rename_conversation(request, conversation_id):
         except ActionError as exc:
             context.update(value=typed[: organising.TITLE_CHARS * 2], error=str(exc))
         else:
+            present([item])
             return TemplateResponse(request, "chat/_sidebar_row.html#renamed", context)
     return TemplateResponse(request, RENAME_ROW, context)
 
@@ -146,7 +147,7 @@ def restore_conversation(request, conversation_id):
     item = access_deleted_conversation(request.user, conversation_id)
     organising.do_restore_conversation(item)
     template = "chat/archived.html#archived-row" if item.archived_at else ROW
-    return TemplateResponse(request, template, {"item": item, "current_id": viewing(request)})
+    return TemplateResponse(request, template, {"item": present([item])[0], "current_id": viewing(request)})
 
 
 @require_GET
