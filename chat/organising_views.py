@@ -7,6 +7,7 @@ lists redrawn as deep as they were scrolled (pin, archive, move), which the requ
 from urllib.parse import urlsplit
 
 from django.core.exceptions import BadRequest
+from django.db.models.functions import Lower
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -110,7 +111,7 @@ def move_conversation(request, conversation_id):
     """GET: the "Move to folder" dialog. POST `folder` (an id of the person's, or empty for none), or
     `new_folder` (a name: the folder is made and the conversation put in it)."""
     item = access_conversation(request.user, conversation_id)
-    folders = Folder.objects.filter(owner=request.user).order_by("name", "id")
+    folders = Folder.objects.filter(owner=request.user).order_by(Lower("name"), "id")  # as in the sidebar
     if request.method == "GET":
         return TemplateResponse(request, MOVE_DIALOG, {"item": item, "folders": folders})
     until = until_of(request)
