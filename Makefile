@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: run test test-unit test-e2e fakeprovider lint bench bench-conversation install clean-db
+.PHONY: run test test-unit test-e2e fakeprovider lint bench bench-conversation bench-sidebar install clean-db
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -46,3 +46,7 @@ bench: install
 # Opening a conversation of 5,000 messages: server time of the page (figures in docs/benchmarks.md).
 bench-conversation: install
 	$(RUN) python bench/conversation_open.py
+
+# The sidebar with 50,000 conversations: server time of its pages (figures in docs/benchmarks.md).
+bench-sidebar: install
+	$(RUN) python bench/sidebar.py

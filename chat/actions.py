@@ -176,7 +176,7 @@ def do_send_message(
         text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
     try:
         with transaction.atomic():
-            locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+            locked = _lock_conversation(conversation)
             earlier = Message.objects.filter(conversation=locked, client_id=client_id).first()
             if earlier is not None:
                 reply = Message.objects.filter(parent=earlier, role=Message.Role.ASSISTANT).first()
@@ -232,8 +232,17 @@ def _refuse_if_streaming(locked: Conversation) -> None:
         raise ActionError("A reply is still being written — stop it or wait for it to finish.")
 
 
+def _lock_conversation(conversation: Conversation) -> Conversation:
+    """The conversation's row, locked. A page still open on a conversation deleted meanwhile (in its undo
+    window, or already purged) cannot add to it."""
+    locked = Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+    if locked is None or locked.deleted_at is not None:
+        raise ActionError("This conversation was deleted.")
+    return locked
+
+
 def _lock_idle_conversation(conversation: Conversation) -> Conversation:
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = _lock_conversation(conversation)
     _refuse_if_streaming(locked)
     return locked
 

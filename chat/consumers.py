@@ -352,6 +352,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         html = render_partial("messages-append", context)
         return html, [m.pk for m in messages if m.is_streaming]
 
+    async def conversation_renamed(self, event):
+        """Renamed from a sidebar (this tab's or another's): the heading follows."""
+        conversation = await _db(Conversation.objects.only("title").get)(pk=self.conversation.pk)
+        await self.send(text_data=render_partial("chat-title", {"conversation": conversation, "oob": True}))
+
     async def path_changed(self, event):
         """Retry or a version switch changed which messages are on screen: redraw them, follow live ones."""
         html = await _db(self._render_messages)()

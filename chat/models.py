@@ -1,11 +1,21 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
+
+# True for a pinned conversation: the sidebar's first sort key (pinned on top). The index below is built on
+# this very expression, so PostgreSQL can read the list in order from it.
+IS_PINNED = ExpressionWrapper(Q(pinned_at__isnull=False), output_field=BooleanField())
 
 
 class ConversationQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Every conversation query starts here: a user only ever sees their own."""
-        return self.filter(owner=user)
+        """Every conversation query starts here: a user only ever sees their own, and never one deleted
+        (during its few seconds of undo it is gone for every page, socket and search)."""
+        return self.filter(owner=user, deleted_at__isnull=True)
+
+    def deleted_for_user(self, user):
+        """`user`'s deleted conversations still inside their undo window (only Undo and the purge look)."""
+        return self.filter(owner=user, deleted_at__isnull=False)
 
 
 class Folder(models.Model):
@@ -13,6 +23,8 @@ class Folder(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders")
     name = models.CharField(max_length=80)
+    # Shown folded in the sidebar (its conversations are not even loaded then); kept across devices.
+    collapsed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -58,7 +70,51 @@ class Conversation(models.Model):
     objects = ConversationQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["owner", "-updated_at"], name="conversation_owner_recent")]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"], name="conversation_owner_recent"),
+            # The sidebar's lists, pinned first, then newest first: a person's main list (no folder) and
+            # one folder's. The keyset cursor seeks into them, so a deep page costs what the first does.
+            # Two indexes, as "folder IS NULL" is no equality to PostgreSQL: after it an index gives no order.
+            models.Index(
+                F("owner"),
+                IS_PINNED.desc(),
+                F("updated_at").desc(),
+                F("id").desc(),
+                name="conversation_sidebar",
+                condition=Q(
+                    folder__isnull=True,
+                    deleted_at__isnull=True,
+                    archived_at__isnull=True,
+                    current_leaf__isnull=False,
+                ),
+            ),
+            models.Index(
+                F("folder"),
+                IS_PINNED.desc(),
+                F("updated_at").desc(),
+                F("id").desc(),
+                name="conversation_folder",
+                condition=Q(
+                    folder__isnull=False,
+                    deleted_at__isnull=True,
+                    archived_at__isnull=True,
+                    current_leaf__isnull=False,
+                ),
+            ),
+            models.Index(
+                F("owner"),
+                F("updated_at").desc(),
+                F("id").desc(),
+                name="conversation_archived",
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=False),
+            ),
+            # Deleted rows wait a few seconds for Undo; this small index finds them for Undo and the purge.
+            models.Index(
+                fields=["owner", "deleted_at"],
+                name="conversation_deleted",
+                condition=Q(deleted_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or "New chat"

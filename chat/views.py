@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat.access import access_conversation
 from chat.actions import do_create_conversation, do_set_chat_options
 from chat.models import Conversation
-from chat.sidebar import sidebar_page
+from chat.organising_views import viewing
+from chat.sidebar import Key, chats_page, deleted_rows, sidebar_context
 from chat.window import path_window
 from keys.access import access_usable_credential
 from keys.granted import granted_keys
@@ -21,7 +22,7 @@ from providers.presets import PRESETS
 @require_GET
 def home(request):
     context = {
-        "sidebar": sidebar_page(request.user),
+        **sidebar_context(request.user),
         "has_keys": Credential.objects.usable_by(request.user).exists(),
     }
     return TemplateResponse(request, "chat/home.html", context)
@@ -29,9 +30,11 @@ def home(request):
 
 @require_GET
 def conversation_list(request):
-    """More of the sidebar, loaded as the user scrolls."""
-    context = {"sidebar": sidebar_page(request.user, request.GET.get("page", 1))}
-    return TemplateResponse(request, "chat/_sidebar.html#sidebar-items", context)
+    """More of the sidebar's main list, loaded as the user scrolls (`after`: the last row they have)."""
+    after = Key.decode(request.GET.get("after"))
+    page = chats_page(request.user, after, deleted=deleted_rows(request.user, purge=False))
+    context = {"sidebar": page, "current_id": viewing(request)}
+    return TemplateResponse(request, "chat/_sidebar.html#sidebar-more", context)
 
 
 @require_POST
@@ -57,7 +60,7 @@ def conversation(request, conversation_id):
         "shared_keys": [granted[c.pk] for c in credentials if c.pk in granted],
         "selected_credential": selected.pk if selected else None,
         "client_id": uuid.uuid4(),
-        "sidebar": sidebar_page(request.user),
+        **sidebar_context(request.user, current_id=conversation.pk),
         **composer_options(conversation, selected, granted.get(selected.pk) if selected else None),
     }
     return TemplateResponse(request, "chat/conversation.html", context)

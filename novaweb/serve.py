@@ -21,6 +21,7 @@ def main() -> int:
     os.environ["DATABASE_URL"] = settings.DATABASE_URL  # daphne reuses this server, not a second one
     call_command("migrate", interactive=False, verbosity=1)
     call_command("interrupt_stale_replies", all=True)
+    call_command("purge_deleted_conversations")  # deletions whose Undo ran out while the server was down
 
     host = os.environ.get("NOVAWEB_HOST", "127.0.0.1")
     port = os.environ.get("NOVAWEB_PORT", "8000")

@@ -27,10 +27,11 @@ from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.actions import do_create_invite
 from accounts.models import AuditEvent, Invite, Team, User
-from chat.models import Conversation, Message
+from chat.models import Conversation, Folder, Message
 from chat.routing import websocket_urlpatterns
 from keys.actions import do_add_credential
 from keys.models import Credential
@@ -88,6 +89,7 @@ CONVERSATION = {"conversation_id": "conversation"}
 CREDENTIAL = {"credential_id": "credential"}
 PERSON = {"user_id": "person"}
 TEAM = {"team_id": "team"}
+FOLDER = {"folder_id": "folder"}
 SHARED = {"credential_id": "shared_key"}
 GRANT = {**SHARED, "grant_id": "grant"}
 
@@ -120,6 +122,20 @@ ROUTES = {
     "transfer:export-all": [get(SIGNED_IN)],
     # No file: the form comes back with its error (400) to anyone who may import.
     "transfer:import": [post(SIGNED_IN_FORM_ERROR)],
+    "chat:row": [get(OWNED, **CONVERSATION)],
+    "chat:rename": [get(OWNED, **CONVERSATION), post(OWNED, {"title": "Renamed"}, **CONVERSATION)],
+    "chat:pin": [post(OWNED, {"pinned": "1"}, **CONVERSATION)],
+    "chat:archive": [post(OWNED, {"archived": "1"}, **CONVERSATION)],
+    "chat:move": [get(OWNED, **CONVERSATION), post(OWNED, {"folder": ""}, **CONVERSATION)],
+    "chat:delete": [post(OWNED, **CONVERSATION)],
+    "chat:restore": [post(OWNED, conversation_id="deleted_conversation")],
+    "chat:archived": [get(SIGNED_IN)],
+    "chat:new_folder": [get(SIGNED_IN), post(SIGNED_IN, {"name": "New folder"})],
+    "chat:folder": [get(OWNED, **FOLDER)],
+    "chat:rename_folder": [get(OWNED, **FOLDER), post(OWNED, {"name": "Renamed folder"}, **FOLDER)],
+    "chat:toggle_folder": [post(OWNED, {"collapsed": "1"}, **FOLDER)],
+    "chat:delete_folder": [get(OWNED, **FOLDER), post(OWNED, **FOLDER)],
+    "chat:folder_more": [get(OWNED, **FOLDER)],
     "chat:options": [get(OWNED, **CONVERSATION), post(OWNED, {"temperature": "1"}, **CONVERSATION)],
     # settings
     "keys:settings": [get(SIGNED_IN)],
@@ -231,6 +247,8 @@ def build_world(fake_provider) -> World:
     admin = person("root", User.Role.ADMIN)
     member, other, pending = person("alice", "member"), person("bob", "member"), person("pat", "pending")
     conversation = Conversation.objects.create(owner=member)
+    folder = Folder.objects.create(owner=member, name="Projects")
+    deleted_conversation = Conversation.objects.create(owner=member, deleted_at=timezone.now())
     credential = do_add_credential(
         member,
         preset="openai",
@@ -260,6 +278,8 @@ def build_world(fake_provider) -> World:
             "credential": credential.pk,
             "person": member.pk,
             "team": team.pk,
+            "folder": folder.pk,
+            "deleted_conversation": deleted_conversation.pk,
             "shared_key": shared_key.pk,
             "grant": grant.pk,
             "invite": invite.pk,

@@ -1,0 +1,335 @@
+"""Organising conversations in the sidebar, as a person does it: rename, pin, archive, folders (menu and
+drag), delete and Undo, delete and let it go; by mouse and by keyboard."""
+
+import re
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from chat.models import Conversation, Folder
+from tests.chat.chats import make_chat
+from tests.e2e.ui import sign_up
+
+UNDO_SECONDS = 8
+
+
+def sidebar(page: Page):
+    return page.get_by_role("navigation", name="Your conversations")
+
+
+def main_list(page: Page):
+    return sidebar(page).get_by_role("list", name="Conversations outside folders")
+
+
+def folder_list(page: Page, name: str):
+    return sidebar(page).get_by_role("list", name=f"In {name}")
+
+
+def listed_titles(page: Page, where=None) -> list[str]:
+    links = (where or sidebar(page)).get_by_role("link")
+    return [text.strip() for text in links.locator(".title").all_inner_texts()]
+
+
+def open_menu(page: Page, title: str):
+    """Open a conversation's ⋯ menu; returns the menu."""
+    page.get_by_role("button", name=f"Options for {title}", exact=True).click()
+    menu = page.get_by_role("menu", name=f"Options for {title}")
+    expect(menu).to_be_visible()
+    return menu
+
+
+def choose(page: Page, title: str, item: str) -> None:
+    open_menu(page, title).get_by_role("menuitem", name=item, exact=True).click()
+
+
+def person_with_chats(page: Page, *titles: str) -> User:
+    """Sign up as alice, with these conversations (the first the most recent), and show them."""
+    sign_up(page)
+    alice = User.objects.get(username="alice")
+    now = timezone.now()
+    for n, title in enumerate(titles):
+        make_chat(alice, title, updated_at=now - timedelta(minutes=n))
+    page.reload()
+    return alice
+
+
+def test_rename_inline(page):
+    person_with_chats(page, "Groceries", "Draft of the talk", "Old notes")
+    sidebar(page).get_by_role("link", name="Draft of the talk").click()
+    expect(page.get_by_role("heading", name="Draft of the talk", level=1)).to_be_visible()
+
+    choose(page, "Draft of the talk", "Rename")
+    field = sidebar(page).get_by_role("textbox", name="Title")
+    expect(field).to_be_focused()
+    expect(field).to_have_value("Draft of the talk")
+    field.fill("   ")
+    field.press("Enter")
+    expect(sidebar(page).get_by_role("alert")).to_contain_text("A title can't be empty")
+    field = sidebar(page).get_by_role("textbox", name="Title")
+    field.fill("Conference talk <final>")
+    field.press("Enter")
+    expect(sidebar(page).get_by_role("link", name="Conference talk <final>")).to_be_visible()
+    # The page's heading and tab follow; the row keeps its place and stays the current one.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Conference talk <final>")
+    expect(page).to_have_title("Conference talk <final> · NovaWeb")
+    assert listed_titles(page) == ["Groceries", "Conference talk <final>", "Old notes"]
+    expect(sidebar(page).get_by_role("link", name="Conference talk <final>")).to_have_attribute(
+        "aria-current", "page"
+    )
+    assert Conversation.objects.filter(title="Conference talk <final>").exists()
+
+    # Escape leaves the title as it was.
+    choose(page, "Old notes", "Rename")
+    field = sidebar(page).get_by_role("textbox", name="Title")
+    field.fill("Something else")
+    field.press("Escape")
+    expect(sidebar(page).get_by_role("link", name="Old notes")).to_be_visible()
+    expect(sidebar(page).get_by_role("textbox")).to_have_count(0)
+    page.reload()
+    assert listed_titles(page) == ["Groceries", "Conference talk <final>", "Old notes"]
+
+
+def test_the_menu_works_from_the_keyboard(page):
+    person_with_chats(page, "Alpha", "Beta")
+    options = page.get_by_role("button", name="Options for Beta", exact=True)
+    options.focus()
+    page.keyboard.press("Enter")
+    menu = page.get_by_role("menu", name="Options for Beta")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Rename")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="Pin", exact=True)).to_be_focused()
+    page.keyboard.press("End")
+    expect(menu.get_by_role("menuitem", name="Delete")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    options.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # Pin
+    expect(main_list(page).get_by_role("heading", name="Pinned")).to_be_visible()
+    assert listed_titles(page) == ["Beta", "Alpha"]
+    # Focus stays with the conversation the action was about, in its new place.
+    expect(sidebar(page).get_by_role("link", name="Beta")).to_be_focused()
+
+
+def test_pin_moves_to_the_top_and_unpin_puts_it_back(page):
+    person_with_chats(page, "Newest", "Middle", "Oldest")
+    choose(page, "Oldest", "Pin")
+    expect(main_list(page).get_by_role("heading", name="Pinned")).to_be_visible()
+    expect(main_list(page).get_by_role("heading", name="Chats")).to_be_visible()
+    assert listed_titles(page) == ["Oldest", "Newest", "Middle"]
+    expect(sidebar(page).get_by_role("link", name="Oldest")).to_contain_text("Oldest")
+    expect(sidebar(page).get_by_role("link", name="Oldest").get_by_role("img", name="Pinned")).to_be_visible()
+    page.reload()
+    assert listed_titles(page) == ["Oldest", "Newest", "Middle"]
+    choose(page, "Oldest", "Unpin")
+    expect(main_list(page).get_by_role("heading", name="Pinned")).to_have_count(0)
+    assert listed_titles(page) == ["Newest", "Middle", "Oldest"]
+
+
+def test_archive_then_find_it_under_archived_and_bring_it_back(page):
+    person_with_chats(page, "Keep around", "Finished project")
+    choose(page, "Finished project", "Archive")
+    expect(sidebar(page).get_by_role("link", name="Finished project")).to_have_count(0)
+    assert listed_titles(page) == ["Keep around"]
+
+    page.get_by_role("link", name="Archived").click()
+    expect(page.get_by_role("heading", name="Archived", level=1)).to_be_visible()
+    archived = page.get_by_role("list", name="Archived conversations")
+    expect(archived.get_by_role("link", name="Finished project")).to_be_visible()
+    archived.get_by_role("link", name="Finished project").click()  # it can still be opened and read
+    expect(page.get_by_role("heading", name="Finished project", level=1)).to_be_visible()
+    page.go_back()
+
+    archived = page.get_by_role("list", name="Archived conversations")
+    archived.get_by_role("button", name="Unarchive Finished project").click()
+    expect(archived.get_by_role("status")).to_contain_text("“Finished project” is back in your chats.")
+    expect(sidebar(page).get_by_role("link", name="Finished project")).to_be_visible()
+    assert listed_titles(page) == ["Keep around", "Finished project"]
+    page.reload()
+    expect(page.get_by_text("Nothing archived.")).to_be_visible()
+
+
+def test_folders_create_move_by_menu_and_by_drag_fold_rename_delete(page):
+    person_with_chats(page, "Invoice questions", "Team offsite", "Contract review", "Holiday ideas")
+    page.get_by_role("button", name="New folder").click()
+    name = sidebar(page).get_by_role("textbox", name="Folder name")
+    expect(name).to_be_focused()
+    name.fill("Clients")
+    name.press("Enter")
+    expect(sidebar(page).get_by_role("button", name="Clients", exact=True)).to_have_attribute(
+        "aria-expanded", "true"
+    )
+    expect(folder_list(page, "Clients")).to_contain_text("Empty")
+
+    # A duplicate name is refused in words.
+    page.get_by_role("button", name="New folder").click()
+    name = sidebar(page).get_by_role("textbox", name="Folder name")
+    name.fill("clients")
+    name.press("Enter")
+    expect(sidebar(page).get_by_role("alert")).to_have_text("You already have a folder called “Clients”.")
+    sidebar(page).get_by_role("textbox", name="Folder name").press("Escape")
+    expect(sidebar(page).get_by_role("textbox", name="Folder name")).to_have_count(0)
+
+    # By the menu.
+    choose(page, "Contract review", "Move to folder…")
+    dialog = page.get_by_role("dialog", name="Move “Contract review”")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Clients").click()
+    expect(dialog).to_have_count(0)
+    expect(folder_list(page, "Clients").get_by_role("link", name="Contract review")).to_be_visible()
+    assert listed_titles(page, main_list(page)) == ["Invoice questions", "Team offsite", "Holiday ideas"]
+
+    # By dragging onto the folder.
+    main_list(page).get_by_role("link", name="Invoice questions").drag_to(
+        sidebar(page).get_by_role("button", name="Clients", exact=True)
+    )
+    expect(folder_list(page, "Clients").get_by_role("link", name="Invoice questions")).to_be_visible()
+    assert listed_titles(page, folder_list(page, "Clients")) == ["Invoice questions", "Contract review"]
+    assert listed_titles(page, main_list(page)) == ["Team offsite", "Holiday ideas"]
+
+    # Fold and unfold; it stays as left.
+    sidebar(page).get_by_role("button", name="Clients", exact=True).click()
+    expect(folder_list(page, "Clients")).to_have_count(0)
+    expect(sidebar(page).get_by_role("button", name="Clients", exact=True)).to_be_focused()  # drawn again
+    page.reload()
+    expect(sidebar(page).get_by_role("button", name="Clients", exact=True)).to_have_attribute(
+        "aria-expanded", "false"
+    )
+    sidebar(page).get_by_role("button", name="Clients", exact=True).click()
+    expect(folder_list(page, "Clients").get_by_role("link")).to_have_count(2)
+
+    # Out again by dragging onto the main list.
+    folder_list(page, "Clients").get_by_role("link", name="Invoice questions").drag_to(
+        main_list(page).get_by_role("link", name="Holiday ideas")
+    )
+    expect(main_list(page).get_by_role("link", name="Invoice questions")).to_be_visible()
+    assert listed_titles(page, main_list(page)) == ["Invoice questions", "Team offsite", "Holiday ideas"]
+
+    # Rename the folder, then delete it: what was in it comes back to the main list.
+    page.get_by_role("button", name="Options for folder Clients").click()
+    page.get_by_role("menuitem", name="Rename").click()
+    field = sidebar(page).get_by_role("textbox", name="Folder name")
+    field.fill("Customers")
+    field.press("Enter")
+    expect(sidebar(page).get_by_role("button", name="Customers", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Options for folder Customers").click()
+    page.get_by_role("menuitem", name="Delete folder…").click()
+    dialog = page.get_by_role("dialog", name="Delete the folder “Customers”?")
+    expect(dialog).to_contain_text("The conversations in it are kept")
+    dialog.get_by_role("button", name="Delete folder").click()
+    expect(dialog).to_have_count(0)
+    expect(sidebar(page).get_by_role("button", name="Customers", exact=True)).to_have_count(0)
+    assert listed_titles(page, main_list(page)) == [
+        "Invoice questions",
+        "Team offsite",
+        "Contract review",
+        "Holiday ideas",
+    ]
+    assert not Folder.objects.exists()
+
+
+def test_move_into_a_new_folder_from_the_dialog(page):
+    person_with_chats(page, "Lone chat")
+    choose(page, "Lone chat", "Move to folder…")
+    dialog = page.get_by_role("dialog", name="Move “Lone chat”")
+    dialog.get_by_role("textbox", name="Or a new folder").fill("Reading list")
+    dialog.get_by_role("button", name="Create and move").click()
+    expect(dialog).to_have_count(0)
+    expect(folder_list(page, "Reading list").get_by_role("link", name="Lone chat")).to_be_visible()
+    # Cancel leaves things as they are.
+    choose(page, "Lone chat", "Move to folder…")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(folder_list(page, "Reading list").get_by_role("link", name="Lone chat")).to_be_visible()
+
+
+def test_delete_then_undo_puts_it_back_in_place(page):
+    person_with_chats(page, "First", "Second", "Third")
+    choose(page, "Second", "Delete")
+    undo_row = main_list(page).get_by_role("listitem").filter(has_text="Deleted “Second”.")
+    expect(undo_row).to_be_visible()
+    expect(undo_row.get_by_role("status")).to_have_text("Deleted “Second”.")
+    assert listed_titles(page) == ["First", "Third"]
+    assert Conversation.objects.get(title="Second").deleted_at is not None
+    undo_row.get_by_role("button", name="Undo deleting “Second”").click()
+    expect(sidebar(page).get_by_role("link", name="Second")).to_be_visible()
+    assert listed_titles(page) == ["First", "Second", "Third"]
+    assert Conversation.objects.get(title="Second").deleted_at is None
+    time.sleep(UNDO_SECONDS / 4)
+    page.reload()
+    assert listed_titles(page) == ["First", "Second", "Third"]
+
+
+def test_delete_and_let_it_go(page):
+    person_with_chats(page, "Keep", "Throw away")
+    choose(page, "Throw away", "Delete")
+    undo = sidebar(page).get_by_role("button", name="Undo deleting “Throw away”")
+    expect(undo).to_be_visible()
+    expect(undo).to_have_count(0, timeout=(UNDO_SECONDS + 3) * 1000)  # the Undo row goes by itself
+    assert listed_titles(page) == ["Keep"]
+    time.sleep(4.5)  # past the grace the purge leaves for a last-moment Undo
+    page.reload()  # the next load deletes it for good
+    assert listed_titles(page) == ["Keep"]
+    assert list(Conversation.objects.values_list("title", flat=True)) == ["Keep"]
+
+
+def test_deleting_the_conversation_on_screen_goes_home_with_undo(page):
+    person_with_chats(page, "Elsewhere", "Looking at this")
+    sidebar(page).get_by_role("link", name="Looking at this").click()
+    expect(page.get_by_role("heading", name="Looking at this", level=1)).to_be_visible()
+    choose(page, "Looking at this", "Delete")
+    expect(page.get_by_role("heading", name="What shall we work on?")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/$"))
+    sidebar(page).get_by_role("button", name="Undo deleting “Looking at this”").click()
+    sidebar(page).get_by_role("link", name="Looking at this").click()
+    expect(page.get_by_role("heading", name="Looking at this", level=1)).to_be_visible()
+
+
+def test_screenshots_of_the_sidebar(new_context, screenshots):
+    """The sidebar with folders, pinned chats and a menu open, light and dark, and the Archived page."""
+    for scheme in ("light", "dark"):
+        page = new_context(color_scheme=scheme).new_page()
+        sign_up(page, username=f"{scheme}-reader")
+        owner = User.objects.get(username=f"{scheme}-reader")
+        now = timezone.now()
+        titles = [
+            "Quarterly report outline",
+            "Regex for parsing nginx logs",
+            "Trip to Lisbon — three-day itinerary",
+            "Explain vector clocks simply",
+            "Birthday message for Sam",
+            "SQL window functions cheat sheet",
+            "Refactor the billing module",
+            "Email to the landlord about the boiler",
+            "Sourdough starter schedule",
+            "Compare two hiking backpacks",
+        ]
+        for n, title in enumerate(titles):
+            make_chat(owner, title, updated_at=now - timedelta(hours=3 * n))
+        clients = Folder.objects.create(owner=owner, name="Client work")
+        Folder.objects.create(owner=owner, name="Reading list", collapsed=True)
+        Conversation.objects.filter(owner=owner, title__in=titles[5:7]).update(folder=clients)
+        Conversation.objects.filter(owner=owner, title__in=titles[2:4]).update(pinned_at=now)
+        Conversation.objects.filter(owner=owner, title=titles[8]).update(archived_at=now)
+        page.reload()
+        sidebar(page).get_by_role("link", name=titles[0]).click()
+        expect(page.get_by_role("heading", name=titles[0], level=1)).to_be_visible()
+        open_menu(page, titles[1])
+        page.wait_for_timeout(200)  # the menu placed beside its row
+        name = "sidebar.png" if scheme == "light" else "sidebar-dark.png"
+        page.screenshot(path=screenshots / name, clip={"x": 0, "y": 0, "width": 640, "height": 800})
+        page.keyboard.press("Escape")
+        if scheme == "light":
+            page.get_by_role("link", name="Archived").click()
+            expect(page.get_by_role("heading", name="Archived", level=1)).to_be_visible()
+            page.screenshot(path=screenshots / "archived.png")
+            sidebar(page).get_by_role("button", name=f"Options for {titles[4]}").click()
+            page.get_by_role("menuitem", name="Move to folder…").click()
+            expect(page.get_by_role("dialog")).to_be_visible()
+            page.wait_for_timeout(200)
+            page.screenshot(path=screenshots / "move-dialog.png")
