@@ -120,7 +120,8 @@ def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screen
     expect(page.get_by_role("radio", name="Text completion")).to_be_checked()
 
     # Novita n > 1: the alternatives side by side; the one kept becomes the reply. And a logit bias.
-    page.get_by_role("radio", name="Chat").check()
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/options/")):
+        page.get_by_role("radio", name="Chat").check()  # saved before the next change, as a person waits
     open_parameters(page)
     change(page, "Alternatives (n)", "3")
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/options/")):
