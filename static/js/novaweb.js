@@ -101,7 +101,11 @@
   }
   document.addEventListener("htmx:wsOpen", function (event) {
     setConnection("");
-    if (opened) event.detail.socketWrapper.send(JSON.stringify({ action: "resync" }));
+    // On a reconnect, and on a first open while the page shows a reply streaming: that reply may have ended
+    // between the page being drawn and the socket joining, and its last frame would then never arrive.
+    if (opened || document.querySelector('#messages [data-state="streaming"]')) {
+      event.detail.socketWrapper.send(JSON.stringify({ action: "resync" }));
+    }
     opened = true;
   });
   document.addEventListener("htmx:wsClose", function (event) {

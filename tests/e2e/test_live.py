@@ -108,3 +108,27 @@ def test_the_sidebar_loads_more_as_it_scrolls(page, fake_provider):
     expect(page.get_by_role("heading", name="Old chat 01", level=1)).to_be_visible()
     expect(bubbles(page)).to_have_count(1)
     expect(bubbles(page).first).to_contain_text("question 1")
+
+
+def test_a_reply_that_ends_before_the_socket_opens_still_settles_on_the_page(page):
+    """The page is drawn while a reply streams; the reply ends before the page's socket joins, so no frame
+    of it will ever come. The page must not show "streaming" for ever: its first connection resyncs."""
+    sign_up(page)
+    alice = User.objects.get(username="alice")
+    conversation = Conversation.objects.create(owner=alice, title="Late join")
+    question = Message.objects.create(conversation=conversation, role="user", content="Are you there?")
+    reply = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content="Half an ans", state="streaming"
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(current_leaf=reply)
+
+    def reply_ends_then_load(route):
+        # The page's HTML is already drawn (streaming); the websocket script has not run yet.
+        Message.objects.filter(pk=reply.pk).update(state="done", content="Half an answer, then the rest.")
+        route.continue_()
+
+    page.route("**/htmx-ext-ws-*.js", reply_ends_then_load)
+    page.goto(f"/c/{conversation.pk}/")
+    bubble = bubbles(page).last
+    expect(bubble).to_have_attribute("data-state", "done")
+    expect(body(bubble)).to_have_text("Half an answer, then the rest.")
