@@ -1,0 +1,309 @@
+"""Search: one box over the titles and the full text of a person's conversations.
+
+Invariant: search only narrows what the user may see. Every statement here starts from
+`visible_conversations(user, ...)` — `Conversation.objects.for_user(user)` without the deleted ones, narrowed
+further by the filters — and messages are only ever reached through it (and the owner is checked again where
+message rows are read). Nothing another person wrote can be counted, ranked, highlighted or timed.
+
+How a search runs (docs/architecture.md, "Search", has the why):
+1. `search_query.to_tsquery`: the text as a websearch tsquery, the word being typed as a prefix.
+2. Rank: the matching messages (GIN on the generated `Message.search_vector`) and titles of the visible
+   conversations, grouped by conversation, one page of conversations, best first.
+3. Highlight: for that page only, the best few messages of each conversation through `ts_headline`.
+4. Nothing found: `search_typos` corrects the words against the person's own vocabulary (pg_trgm) and
+   searches again.
+"""
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, connection, transaction
+from django.db.utils import OperationalError
+from django.utils import timezone
+
+from chat import search_passages, search_query, search_typos
+from chat.models import Conversation, Folder
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 10
+# Offsets deeper than this are not served: nobody reads the 500th conversation of a search.
+MAX_PAGE = 50
+PASSAGES_PER_CONVERSATION = 3
+# ts_headline reads the whole text it is given: the first this-many characters of a message are highlighted.
+HIGHLIGHT_CHARS = 20_000
+TIMEOUT_MS = 4_000
+# A conversation's score: its best message, plus this much for a title match, plus a little for each further
+# matching message (ranks are normalised to 0..1).
+TITLE_BONUS = 0.5
+MORE_MATCHES_BONUS = 0.02
+
+
+@dataclass(frozen=True)
+class Filters:
+    title_only: bool = False
+    model: str = ""
+    folder: Folder | None = None
+    include_archived: bool = False
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None  # inclusive
+
+
+@dataclass
+class Hit:
+    """One conversation in the results."""
+
+    conversation: Conversation
+    title: tuple  # segments of the title, matches marked
+    matches: int  # its matching messages
+    passages: list = field(default_factory=list)  # [(message id, role, Passage)]
+
+
+@dataclass
+class Results:
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    page: int = 1
+    has_more: bool = False
+    corrected: str = ""  # the query actually searched, when the typed one found nothing
+    capped: bool = False  # so many matches that only the newest CANDIDATES were ranked
+    problem: str = ""  # why nothing was searched, in words
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1
+
+
+def visible_conversations(user, filters: Filters = Filters()):
+    """The conversations a search may look at: `user`'s own, never one being deleted, narrowed by `filters`."""
+    conversations = Conversation.objects.for_user(user).filter(deleted_at__isnull=True)
+    if not filters.include_archived:
+        conversations = conversations.filter(archived_at__isnull=True)
+    if filters.folder is not None:
+        conversations = conversations.filter(folder=filters.folder)
+    if filters.model:
+        conversations = conversations.filter(model=filters.model)
+    return conversations
+
+
+def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Results:
+    """One page of `user`'s conversations matching `text`, best first. Never raises for any `text`."""
+    results = Results(query=text, page=page)
+    try:
+        parsed = search_query.parse(text)
+    except search_query.QueryTooLong as exc:
+        results.problem = str(exc)
+        return results
+    if parsed.is_blank:
+        return results
+    if page > MAX_PAGE:
+        results.problem = "That is as far as a search goes: try more words or a filter."
+        return results
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            tsquery = search_query.to_tsquery(cursor, parsed, TIMEOUT_MS)
+            if tsquery.negative_only:
+                results.problem = "Add a word to look for: excluding words alone matches everything."
+                return results
+            if tsquery.is_empty:
+                results.problem = "Only very common words (like “the”): add a more specific one."
+                return results
+            _run(cursor, user, tsquery, parsed.prefix, filters, results)
+            if not results.hits and page == 1:
+                corrected = search_typos.correct(cursor, user, parsed)
+                if corrected:
+                    again = search_query.parse(corrected)
+                    tsquery = search_query.to_tsquery(cursor, again, TIMEOUT_MS)
+                    if tsquery.text and not tsquery.negative_only:
+                        _run(cursor, user, tsquery, again.prefix, filters, results)
+                        results.corrected = corrected if results.hits else ""
+    except OperationalError as exc:  # the statement timeout (QueryCanceled) among others
+        if "statement timeout" not in str(exc):
+            raise
+        results.hits, results.problem = [], "That search took too long: try more specific words."
+    except DatabaseError:
+        # Built to be impossible (websearch_to_tsquery accepts anything; the rest is quoted); if it happens,
+        # the person still gets an answer, and the error its traceback in the log.
+        log.exception("search failed for %r", text)
+        results.hits, results.problem = [], "Search could not handle that query."
+    return results
+
+
+# Ranking reads each matching message's row and vector; a word in a sixth of someone's 100,000 messages would
+# make that thousands of reads. So the candidates are at most CANDIDATES matches, the newest first: the index
+# keys each person's messages by slices of 65,536 ids (`novaweb_search_keys`), and the slices are searched
+# newest first in windows of 1, 2, 4, 8… slices until enough are found (results say when that happened).
+CANDIDATES = 1000
+
+MESSAGES_SQL = """
+WITH visible AS MATERIALIZED ({visible}),
+slices AS (SELECT (SELECT coalesce(max(id), 0) FROM chat_message) >> 16 AS newest),
+windows AS (
+  SELECT floor(log(2, newest - slice + 1)) AS age, array_agg(%(owner)s::bigint * 1048576 + slice) AS keys
+  FROM slices, generate_series(0, newest) AS slice
+  GROUP BY age
+),
+candidates AS MATERIALIZED (
+  SELECT found.* FROM (SELECT keys FROM windows ORDER BY age) window_,
+  LATERAL (
+    SELECT m.id, m.conversation_id, ts_rank_cd(m.search_vector, %(q)s::tsquery, 1 | 32) AS rank
+    FROM chat_message m
+    WHERE novaweb_search_keys(m.owner_id, m.id) && window_.keys AND m.search_vector @@ %(q)s::tsquery
+      AND m.conversation_id IN (SELECT id FROM visible) {message_dates}
+    LIMIT %(candidates)s
+  ) found
+  LIMIT %(candidates)s
+),
+matched AS (
+  SELECT conversation_id AS id, max(rank) AS best, count(*) AS matches FROM candidates GROUP BY conversation_id
+),
+titled AS (
+  SELECT c.id, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS rank
+  FROM chat_conversation c
+  WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
+)
+SELECT id, coalesce(matched.matches, 0),
+       coalesce(matched.best, 0) + coalesce(titled.rank * %(title_bonus)s + %(title_bonus)s, 0)
+         + ln(greatest(matched.matches, 1)) * %(more_bonus)s AS score,
+       (SELECT count(*) FROM candidates) >= %(candidates)s AS capped
+FROM matched FULL JOIN titled USING (id)
+ORDER BY score DESC, id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+TITLES_SQL = """
+WITH visible AS ({visible})
+SELECT c.id, 0, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS score, false
+FROM chat_conversation c
+WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
+ORDER BY score DESC, c.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+# The best messages of the conversations on the page, highlighted. ts_headline runs on the folded text (what
+# the index holds) with the private-use delimiters blanked out of it; the original (NFC) text comes along to
+# be shown. Only these few rows pay for ts_headline.
+HEADLINE_SQL = """
+SELECT id, conversation_id, role, shown,
+       ts_headline('novaweb_search', translate(novaweb_fold(shown), %(delimiters)s, '  '),
+                   %(plain_q)s::tsquery, %(options)s)
+FROM (
+  SELECT m.id, m.conversation_id, m.role, m.n, left(normalize(m.content, NFC), %(chars)s) AS shown
+  FROM (
+    SELECT m.id, m.conversation_id, m.role, m.content,
+           row_number() OVER (PARTITION BY m.conversation_id
+                              ORDER BY ts_rank_cd(m.search_vector, %(q)s::tsquery, 1 | 32) DESC, m.id DESC) AS n
+    FROM chat_message m JOIN chat_conversation c ON c.id = m.conversation_id AND c.owner_id = %(owner)s
+    WHERE m.conversation_id = ANY(%(ids)s) AND m.search_vector @@ %(q)s::tsquery {message_dates}
+  ) m
+  WHERE m.n <= %(per_conversation)s
+) best
+ORDER BY conversation_id, n
+"""
+
+# The conversations on the page, with their titles highlighted.
+CONVERSATIONS_SQL = """
+SELECT c.id, c.title, c.model, c.updated_at, c.archived_at, normalize(c.title, NFC) AS title_shown,
+       ts_headline('novaweb_search', translate(novaweb_fold(normalize(c.title, NFC)), %(delimiters)s, '  '),
+                   %(plain_q)s::tsquery, %(options)s) AS title_marked
+FROM chat_conversation c
+WHERE c.id = ANY(%(ids)s) AND c.owner_id = %(owner)s
+"""
+
+HEADLINE_OPTIONS = f"HighlightAll=true, StartSel={search_passages.START}, StopSel={search_passages.STOP}"
+_PLACEHOLDER = re.compile(r"%([%s])")
+
+
+def _date_bounds(filters: Filters) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The date filters as [from, to) instants in the current time zone (`to` is inclusive of its day)."""
+
+    def start_of(day: dt.date) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+    low = start_of(filters.date_from) if filters.date_from else None
+    high = start_of(filters.date_to + dt.timedelta(days=1)) if filters.date_to else None
+    return low, high
+
+
+def _visible_sql(user, filters: Filters) -> tuple[str, dict]:
+    """The visible conversations' ids as SQL with named placeholders (the ORM's are positional)."""
+    sql, values = visible_conversations(user, filters).values("id").query.sql_with_params()
+    names = iter(f"v{i}" for i in range(len(values)))
+    sql = _PLACEHOLDER.sub(lambda m: "%%" if m.group(1) == "%" else f"%({next(names)})s", sql)
+    return sql, {f"v{i}": value for i, value in enumerate(values)}
+
+
+def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results) -> None:
+    visible_sql, params = _visible_sql(user, filters)
+    low, high = _date_bounds(filters)
+    message_dates = (" AND m.created_at >= %(low)s" if low else "") + (
+        " AND m.created_at < %(high)s" if high else ""
+    )
+    title_dates = (" AND c.updated_at >= %(low)s" if low else "") + (
+        " AND c.updated_at < %(high)s" if high else ""
+    )
+    indexed_q = tsquery.for_owner(user.pk)
+    params.update(
+        q=indexed_q,
+        owner=user.pk,
+        candidates=CANDIDATES,
+        low=low,
+        high=high,
+        title_bonus=TITLE_BONUS,
+        more_bonus=MORE_MATCHES_BONUS,
+        limit=PER_PAGE + 1,
+        offset=(results.page - 1) * PER_PAGE,
+    )
+    template = TITLES_SQL if filters.title_only else MESSAGES_SQL
+    cursor.execute(
+        template.format(visible=visible_sql, message_dates=message_dates, title_dates=title_dates), params
+    )
+    rows = cursor.fetchall()
+    results.has_more = len(rows) > PER_PAGE
+    results.capped = bool(rows) and rows[0][3]
+    rows = rows[:PER_PAGE]
+    results.hits = []
+    if not rows:
+        return
+    ids = [row[0] for row in rows]
+    common = {
+        "q": indexed_q,
+        "plain_q": tsquery.text,
+        "ids": ids,
+        "owner": user.pk,
+        "delimiters": search_passages.START + search_passages.STOP,
+        "options": HEADLINE_OPTIONS,
+    }
+    conversations = {c.pk: c for c in Conversation.objects.raw(CONVERSATIONS_SQL, common)}
+    messages: dict[int, list] = {pk: [] for pk in ids}
+    if not filters.title_only:
+        cursor.execute(
+            HEADLINE_SQL.format(message_dates=message_dates),
+            {**common, "low": low, "high": high, "chars": HIGHLIGHT_CHARS,
+             "per_conversation": PASSAGES_PER_CONVERSATION},
+        )  # fmt: skip
+        for message_id, conversation_id, role, shown, marked in cursor.fetchall():
+            messages[conversation_id].append((message_id, role, shown, marked))
+    for pk, matches, _, _ in rows:
+        conversation = conversations.get(pk)
+        if conversation is None:  # deleted meanwhile
+            continue
+        title = search_passages.segments(
+            conversation.title_shown,
+            search_passages.marked_ranges(conversation.title_shown, conversation.title_marked, prefix) or [],
+        )
+        results.hits.append(Hit(conversation, title, matches, _passages(messages[pk], prefix)))
+
+
+def _passages(messages: list, prefix: str) -> list:
+    """Up to PASSAGES_PER_CONVERSATION passages from a conversation's best messages (best first): one from
+    each of the others, the rest from the best one."""
+    out = []
+    others = min(len(messages) - 1, PASSAGES_PER_CONVERSATION - 1)
+    for i, (message_id, role, shown, marked) in enumerate(messages[: others + 1]):
+        ranges = search_passages.marked_ranges(shown, marked, prefix)
+        limit = PASSAGES_PER_CONVERSATION - others if i == 0 else 1
+        out += [(message_id, role, passage) for passage in search_passages.passages(shown, ranges, limit)]
+    return out
