@@ -81,6 +81,13 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-updated_at"], name="conversation_owner_recent"),
             GinIndex(fields=["search_vector"], name="conversation_search"),
+            # The conversations a search may look at, read from the index alone (chat/search.py).
+            models.Index(
+                fields=["owner"],
+                include=["id", "archived_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="conversation_owner_live",
+            ),
         ]
 
     def __str__(self) -> str:

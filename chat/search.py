@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from chat import search_passages, search_query, search_typos
 from chat.models import Conversation, Folder
+from chat.search_query import clean
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ PER_PAGE = 10
 MAX_PAGE = 50
 PASSAGES_PER_CONVERSATION = 3
 # ts_headline reads the whole text it is given: the first this-many characters of a message are highlighted.
-HIGHLIGHT_CHARS = 20_000
+HIGHLIGHT_CHARS = 8_000
 TIMEOUT_MS = 4_000
 # A conversation's score: its best message, plus this much for a title match, plus a little for each further
 # matching message (ranks are normalised to 0..1).
@@ -90,7 +91,7 @@ def visible_conversations(user, filters: Filters = Filters()):
 
 def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Results:
     """One page of `user`'s conversations matching `text`, best first. Never raises for any `text`."""
-    results = Results(query=text, page=page)
+    results = Results(query=" ".join(clean(text).split()), page=page)
     try:
         parsed = search_query.parse(text)
     except search_query.QueryTooLong as exc:
@@ -157,7 +158,9 @@ candidates AS MATERIALIZED (
   LIMIT %(candidates)s
 ),
 matched AS (
-  SELECT conversation_id AS id, max(rank) AS best, count(*) AS matches FROM candidates GROUP BY conversation_id
+  SELECT conversation_id AS id, max(rank) AS best, count(*) AS matches,
+         (array_agg(id ORDER BY rank DESC, id DESC))[1:%(per_conversation)s] AS best_messages
+  FROM candidates GROUP BY conversation_id
 ),
 titled AS (
   SELECT c.id, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS rank
@@ -167,7 +170,8 @@ titled AS (
 SELECT id, coalesce(matched.matches, 0),
        coalesce(matched.best, 0) + coalesce(titled.rank * %(title_bonus)s + %(title_bonus)s, 0)
          + ln(greatest(matched.matches, 1)) * %(more_bonus)s AS score,
-       (SELECT count(*) FROM candidates) >= %(candidates)s AS capped
+       (SELECT count(*) FROM candidates) >= %(candidates)s AS capped,
+       coalesce(matched.best_messages, ARRAY[]::bigint[])
 FROM matched FULL JOIN titled USING (id)
 ORDER BY score DESC, id DESC
 LIMIT %(limit)s OFFSET %(offset)s
@@ -175,7 +179,7 @@ LIMIT %(limit)s OFFSET %(offset)s
 
 TITLES_SQL = """
 WITH visible AS ({visible})
-SELECT c.id, 0, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS score, false
+SELECT c.id, 0, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS score, false, ARRAY[]::bigint[]
 FROM chat_conversation c
 WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
 ORDER BY score DESC, c.id DESC
@@ -186,21 +190,14 @@ LIMIT %(limit)s OFFSET %(offset)s
 # the index holds) with the private-use delimiters blanked out of it; the original (NFC) text comes along to
 # be shown. Only these few rows pay for ts_headline.
 HEADLINE_SQL = """
-SELECT id, conversation_id, role, shown,
+SELECT id, role, shown,
        ts_headline('novaweb_search', translate(novaweb_fold(shown), %(delimiters)s, '  '),
                    %(plain_q)s::tsquery, %(options)s)
 FROM (
-  SELECT m.id, m.conversation_id, m.role, m.n, left(normalize(m.content, NFC), %(chars)s) AS shown
-  FROM (
-    SELECT m.id, m.conversation_id, m.role, m.content,
-           row_number() OVER (PARTITION BY m.conversation_id
-                              ORDER BY ts_rank_cd(m.search_vector, %(q)s::tsquery, 1 | 32) DESC, m.id DESC) AS n
-    FROM chat_message m JOIN chat_conversation c ON c.id = m.conversation_id AND c.owner_id = %(owner)s
-    WHERE m.conversation_id = ANY(%(ids)s) AND m.search_vector @@ %(q)s::tsquery {message_dates}
-  ) m
-  WHERE m.n <= %(per_conversation)s
+  SELECT m.id, m.role, left(normalize(m.content, NFC), %(chars)s) AS shown
+  FROM chat_message m
+  WHERE m.id = ANY(%(messages)s) AND m.owner_id = %(owner)s
 ) best
-ORDER BY conversation_id, n
 """
 
 # The conversations on the page, with their titles highlighted.
@@ -253,6 +250,7 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
         high=high,
         title_bonus=TITLE_BONUS,
         more_bonus=MORE_MATCHES_BONUS,
+        per_conversation=PASSAGES_PER_CONVERSATION,
         limit=PER_PAGE + 1,
         offset=(results.page - 1) * PER_PAGE,
     )
@@ -277,16 +275,12 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
         "options": HEADLINE_OPTIONS,
     }
     conversations = {c.pk: c for c in Conversation.objects.raw(CONVERSATIONS_SQL, common)}
-    messages: dict[int, list] = {pk: [] for pk in ids}
-    if not filters.title_only:
-        cursor.execute(
-            HEADLINE_SQL.format(message_dates=message_dates),
-            {**common, "low": low, "high": high, "chars": HIGHLIGHT_CHARS,
-             "per_conversation": PASSAGES_PER_CONVERSATION},
-        )  # fmt: skip
-        for message_id, conversation_id, role, shown, marked in cursor.fetchall():
-            messages[conversation_id].append((message_id, role, shown, marked))
-    for pk, matches, _, _ in rows:
+    wanted = [message_id for row in rows for message_id in row[4]]
+    highlighted = {}
+    if wanted:
+        cursor.execute(HEADLINE_SQL, {**common, "messages": wanted, "chars": HIGHLIGHT_CHARS})
+        highlighted = {row[0]: row for row in cursor.fetchall()}
+    for pk, matches, _, _, best in rows:
         conversation = conversations.get(pk)
         if conversation is None:  # deleted meanwhile
             continue
@@ -294,7 +288,8 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
             conversation.title_shown,
             search_passages.marked_ranges(conversation.title_shown, conversation.title_marked, prefix) or [],
         )
-        results.hits.append(Hit(conversation, title, matches, _passages(messages[pk], prefix)))
+        messages = [highlighted[m] for m in best if m in highlighted]
+        results.hits.append(Hit(conversation, title, matches, _passages(messages, prefix)))
 
 
 def _passages(messages: list, prefix: str) -> list:

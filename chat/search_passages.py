@@ -30,6 +30,12 @@ class Passage:
     def marks(self) -> int:
         return sum(marked for _, marked in self.segments)
 
+    @property
+    def terms(self) -> str:
+        """The marked words, once each (the conversation page highlights them in the message it opens at)."""
+        words = dict.fromkeys(text.strip() for text, marked in self.segments if marked and text.strip())
+        return " ".join(list(words)[:6])
+
 
 def marked_ranges(original: str, marked: str, prefix: str = "") -> list[tuple[int, int]] | None:
     """The [start, end) ranges of `original` that `marked` (the folded text with START/STOP around matches)

@@ -164,4 +164,8 @@ class Migration(migrations.Migration):
             model_name='message',
             index=django.contrib.postgres.indexes.GinIndex(models.Func(models.F('owner'), models.F('id'), function='novaweb_search_keys', output_field=django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)), models.F('search_vector'), name='message_search'),
         ),
+        migrations.AddIndex(
+            model_name='conversation',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['owner'], include=('id', 'archived_at'), name='conversation_owner_live'),
+        ),
     ]
