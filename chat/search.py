@@ -33,12 +33,16 @@ PER_PAGE = 10
 # Offsets deeper than this are not served: nobody reads the 500th conversation of a search.
 MAX_PAGE = 50
 PASSAGES_PER_CONVERSATION = 3
-# ts_headline reads the whole text it is given: the first this-many characters of a message are highlighted.
-HIGHLIGHT_CHARS = 8_000
+# Passages come from the first this-many characters of a message, from a window around the first match.
+HIGHLIGHT_CHARS = 20_000
+HIGHLIGHT_WINDOW = 700
 TIMEOUT_MS = 4_000
 # A conversation's score: its best message, plus this much for a title match, plus a little for each further
 # matching message (ranks are normalised to 0..1).
 TITLE_BONUS = 0.5
+# ts_rank_cd's weights for D, C, B, A: the words as written (A) count like their stems (D), PostgreSQL's
+# default weight for D.
+RANK_WEIGHTS = [0.1, 0.2, 0.4, 0.1]
 MORE_MATCHES_BONUS = 0.02
 
 
@@ -149,7 +153,7 @@ windows AS (
 candidates AS MATERIALIZED (
   SELECT found.* FROM (SELECT keys FROM windows ORDER BY age) window_,
   LATERAL (
-    SELECT m.id, m.conversation_id, ts_rank_cd(m.search_vector, %(q)s::tsquery, 1 | 32) AS rank
+    SELECT m.id, m.conversation_id, ts_rank_cd(%(weights)s::real[], m.search_vector, %(q)s::tsquery, 1 | 32) AS rank
     FROM chat_message m
     WHERE novaweb_search_keys(m.owner_id, m.id) && window_.keys AND m.search_vector @@ %(q)s::tsquery
       AND m.conversation_id IN (SELECT id FROM visible) {message_dates}
@@ -163,7 +167,7 @@ matched AS (
   FROM candidates GROUP BY conversation_id
 ),
 titled AS (
-  SELECT c.id, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS rank
+  SELECT c.id, ts_rank_cd(%(weights)s::real[], c.search_vector, %(q)s::tsquery, 32) AS rank
   FROM chat_conversation c
   WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
 )
@@ -179,25 +183,41 @@ LIMIT %(limit)s OFFSET %(offset)s
 
 TITLES_SQL = """
 WITH visible AS ({visible})
-SELECT c.id, 0, ts_rank_cd(c.search_vector, %(q)s::tsquery, 32) AS score, false, ARRAY[]::bigint[]
+SELECT c.id, 0, ts_rank_cd(%(weights)s::real[], c.search_vector, %(q)s::tsquery, 32) AS score, false, ARRAY[]::bigint[]
 FROM chat_conversation c
 WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
 ORDER BY score DESC, c.id DESC
 LIMIT %(limit)s OFFSET %(offset)s
 """
 
-# The best messages of the conversations on the page, highlighted. ts_headline runs on the folded text (what
-# the index holds) with the private-use delimiters blanked out of it; the original (NFC) text comes along to
-# be shown. Only these few rows pay for ts_headline.
+# The best messages of the conversations on the page, highlighted. ts_headline reads all the text it is given,
+# so it gets a window of HIGHLIGHT_WINDOW characters: from a little before the first place a word of the query
+# occurs (strpos of its lexemes in the text, or in the folded text when accents hide it: cheap, and close
+# enough — ts_headline decides what really matches). It runs on the folded window (what the index holds) with
+# the private-use delimiters blanked out; the same window of the original (NFC) text comes along to be shown.
+# (OFFSET 0 keeps each step computed once per row, not once per mention.)
 HEADLINE_SQL = """
-SELECT id, role, shown,
-       ts_headline('novaweb_search', translate(novaweb_fold(shown), %(delimiters)s, '  '),
-                   %(plain_q)s::tsquery, %(options)s)
+SELECT id, role, shown, start > 1, more,
+       ts_headline('novaweb_search', translate(novaweb_fold(shown), %(delimiters)s, '  '), %(plain_q)s::tsquery,
+                   %(options)s)
 FROM (
-  SELECT m.id, m.role, left(normalize(m.content, NFC), %(chars)s) AS shown
-  FROM chat_message m
-  WHERE m.id = ANY(%(messages)s) AND m.owner_id = %(owner)s
-) best
+  SELECT id, role, substr(text, start, %(window)s) AS shown, start, start - 1 + %(window)s < length(text) AS more
+  FROM (
+    SELECT id, role, text,
+           greatest(1, coalesce(
+             (SELECT min(nullif(strpos(lower(text), lexeme), 0)) FROM unnest(%(lexemes)s::text[]) AS lexeme),
+             (SELECT min(nullif(strpos(lower(novaweb_fold(text)), lexeme), 0)) FROM unnest(%(lexemes)s::text[]) AS lexeme),
+             1) - %(lead)s) AS start
+    FROM (
+      SELECT m.id, m.role, normalize(left(m.content, %(chars)s), NFC) AS text
+      FROM chat_message m
+      WHERE m.id = ANY(%(messages)s) AND m.owner_id = %(owner)s
+      OFFSET 0
+    ) m
+    OFFSET 0
+  ) placed
+  OFFSET 0
+) windowed
 """
 
 # The conversations on the page, with their titles highlighted.
@@ -250,6 +270,7 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
         high=high,
         title_bonus=TITLE_BONUS,
         more_bonus=MORE_MATCHES_BONUS,
+        weights=RANK_WEIGHTS,
         per_conversation=PASSAGES_PER_CONVERSATION,
         limit=PER_PAGE + 1,
         offset=(results.page - 1) * PER_PAGE,
@@ -278,7 +299,11 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
     wanted = [message_id for row in rows for message_id in row[4]]
     highlighted = {}
     if wanted:
-        cursor.execute(HEADLINE_SQL, {**common, "messages": wanted, "chars": HIGHLIGHT_CHARS})
+        cursor.execute(
+            HEADLINE_SQL,
+            {**common, "messages": wanted, "chars": HIGHLIGHT_CHARS, "window": HIGHLIGHT_WINDOW,
+             "lexemes": tsquery.lexemes, "lead": search_passages.BEFORE + 40},
+        )  # fmt: skip
         highlighted = {row[0]: row for row in cursor.fetchall()}
     for pk, matches, _, _, best in rows:
         conversation = conversations.get(pk)
@@ -297,8 +322,9 @@ def _passages(messages: list, prefix: str) -> list:
     each of the others, the rest from the best one."""
     out = []
     others = min(len(messages) - 1, PASSAGES_PER_CONVERSATION - 1)
-    for i, (message_id, role, shown, marked) in enumerate(messages[: others + 1]):
+    for i, (message_id, role, shown, before, after, marked) in enumerate(messages[: others + 1]):
         ranges = search_passages.marked_ranges(shown, marked, prefix)
         limit = PASSAGES_PER_CONVERSATION - others if i == 0 else 1
-        out += [(message_id, role, passage) for passage in search_passages.passages(shown, ranges, limit)]
+        found = search_passages.passages(shown, ranges, limit, more_before=before, more_after=after)
+        out += [(message_id, role, passage) for passage in found]
     return out

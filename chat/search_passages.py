@@ -91,12 +91,17 @@ def segments(text: str, ranges: list[tuple[int, int]], start: int = 0, end: int 
     return tuple((_SPACES.sub(" ", piece), marked) for piece, marked in pieces if piece)
 
 
-def passages(text: str, ranges: list[tuple[int, int]] | None, limit: int) -> list[Passage]:
+def passages(
+    text: str, ranges: list[tuple[int, int]] | None, limit: int, more_before=False, more_after=False
+) -> list[Passage]:
     """Up to `limit` passages of `text` around its highlighted ranges, the ones with most matches, in text
-    order. Without ranges, the start of the text."""
+    order; without ranges, the start of `text`. `text` may be a window of a longer text (`more_before`,
+    `more_after`): then its first and last words may be cut, and the passages say the text goes on."""
+    if more_before:
+        text, ranges = _from_first_word(text, ranges)
     if not ranges:
         end = _cut_after(text, min(len(text), LEAD))
-        return [Passage(segments(text, [], 0, end), False, end < len(text))]
+        return [Passage(segments(text, [], 0, end), more_before, end < len(text) or more_after)]
     windows, i = [], 0
     while i < len(ranges):
         start = _cut_before(text, max(0, ranges[i][0] - BEFORE))
@@ -107,9 +112,19 @@ def passages(text: str, ranges: list[tuple[int, int]] | None, limit: int) -> lis
         i += len(inside)
     best = sorted(windows, key=lambda w: (-w[0], w[1]))[:limit]
     return [
-        Passage(segments(text, inside, start, end), start > 0, end < len(text))
+        Passage(segments(text, inside, start, end), start > 0 or more_before, end < len(text) or more_after)
         for _, start, end, inside in sorted(best, key=lambda w: w[1])
     ]
+
+
+def _from_first_word(text: str, ranges):
+    """A window's text from its first whole word on (the window may start inside a word)."""
+    space = text.find(" ", 0, 40)
+    if space == -1:
+        return text, ranges
+    skip = space + 1
+    shifted = [(max(0, a - skip), b - skip) for a, b in ranges or [] if b > skip]
+    return text[skip:], shifted
 
 
 def _cut_before(text: str, at: int) -> int:

@@ -47,6 +47,11 @@ class TsQuery:
     def is_empty(self) -> bool:
         return not self.text
 
+    @property
+    def lexemes(self) -> list[str]:
+        """The query's lexemes (excluded ones too), as text."""
+        return [m.group(1).replace("''", "'") for m in _QUOTED_LEXEME.finditer(self.text)]
+
     def for_owner(self, owner_id: int) -> str:
         """The query as it must read to match `owner_id`'s index entries: every lexeme prefixed with the owner's
         id, as `novaweb_search_document` stores them (migration chat 0004)."""

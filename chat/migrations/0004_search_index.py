@@ -12,9 +12,9 @@ queried; docs/architecture.md ("Search") why they are shaped so.
   `novaweb_exact` indexes words as written (English stop words dropped): prefixes typed in the search box
   match those.
 - `novaweb_search_document(text, owner, chars)` is what the generated columns hold: both parses of the folded
-  text (its first `chars` characters), every lexeme prefixed with the owner's id (`42:python`). The GIN index
-  then holds each person's words apart: a lookup, and a prefix's expansion, only ever walks the searching
-  person's own entries.
+  text (its first `chars` characters; the words as written with weight A), every lexeme prefixed with the
+  owner's id (`42:python`). The GIN index then holds each person's words apart: a lookup, and a prefix's
+  expansion, only ever walks the searching person's own entries.
 - `Message.owner` is the conversation's owner, set by a trigger on insert (and kept if a conversation ever
   changed hands), so the index can key on it.
 - `novaweb_search_keys(owner, id)`: one key per person and slice of 65,536 consecutive message ids, beside the
@@ -67,15 +67,15 @@ CREATE_SQL = [
     ALTER TEXT SEARCH CONFIGURATION novaweb_exact
     ALTER MAPPING FOR asciiword, word, numword, hword_asciipart, hword_part, hword_numpart WITH novaweb_exact_words
     """,
-    # tsvector text input: each lexeme quoted (quotes and backslashes doubled), then its positions.
+    # The words as written weigh "A" (the vocabulary of typo corrections takes those; ranking weighs A and D
+    # alike). The owner goes in front of each lexeme in the vector's text form, where every lexeme is quoted.
     """
     CREATE FUNCTION novaweb_search_document(t text, owner bigint, chars integer) RETURNS tsvector
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-      SELECT coalesce(string_agg(
-               '''' || owner || ':' || replace(replace(v.lexeme, '\\', '\\\\'), '''', '''''') || ''':'
-               || array_to_string(v.positions, ','), ' '), '')::tsvector
-      FROM (SELECT left(novaweb_fold(t), chars) AS f) folded,
-           unnest(to_tsvector('novaweb_search', folded.f) || to_tsvector('novaweb_exact', folded.f)) v
+      SELECT regexp_replace(
+               (to_tsvector('novaweb_search', f) || setweight(to_tsvector('novaweb_exact', f), 'A'))::text,
+               $re$'((?:[^']|'')*)'$re$, $to$'$to$ || owner || $to$:\\1'$to$, 'g')::tsvector
+      FROM (SELECT left(novaweb_fold(t), chars) AS f) folded
     $$
     """,
     """

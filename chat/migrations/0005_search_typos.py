@@ -10,9 +10,18 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import DatabaseError, migrations, models, transaction
 
-# Words worth correcting: letters only, 3 to 32 of them (chat/search_typos.py asks the same of query words).
-# The vectors' lexemes are "<owner id>:<lexeme>" (migration 0004).
+# Words worth correcting: letters only, 3 to 32 of them (chat/search_typos.py asks the same of query words),
+# as written (weight A; not stems). The vectors' lexemes are "<owner id>:<lexeme>" (migration 0004).
 TERM = "^[0-9]+:([[:alpha:]]{3,32})$"
+
+# The words of the messages already there (bench/search.py runs it too, after loading its corpus).
+BACKFILL_SQL = f"""
+INSERT INTO chat_searchterm (owner_id, term)
+SELECT DISTINCT m.owner_id, substring(v.lexeme FROM '{TERM}')
+FROM chat_message m, unnest(m.search_vector) v
+WHERE m.owner_id IS NOT NULL AND 'A' = ANY(v.weights) AND v.lexeme ~ '{TERM}'
+ON CONFLICT DO NOTHING
+"""
 
 TRIGRAM_SQL = [
     # Per person: the owner is part of the index, so a lookup never walks anyone else's words.
@@ -28,7 +37,7 @@ TRIGRAM_SQL = [
       INSERT INTO chat_searchterm (owner_id, term)
       SELECT NEW.owner_id, substring(v.lexeme FROM '{TERM}')
       FROM unnest(NEW.search_vector) v
-      WHERE v.lexeme ~ '{TERM}'
+      WHERE 'A' = ANY(v.weights) AND v.lexeme ~ '{TERM}'
       ON CONFLICT DO NOTHING;
       RETURN NULL;
     END
@@ -38,13 +47,7 @@ TRIGRAM_SQL = [
     CREATE TRIGGER message_search_terms AFTER INSERT OR UPDATE OF content, state ON chat_message
     FOR EACH ROW EXECUTE FUNCTION novaweb_collect_search_terms()
     """,
-    f"""
-    INSERT INTO chat_searchterm (owner_id, term)
-    SELECT DISTINCT m.owner_id, substring(v.lexeme FROM '{TERM}')
-    FROM chat_message m, unnest(m.search_vector) v
-    WHERE m.owner_id IS NOT NULL AND v.lexeme ~ '{TERM}'
-    ON CONFLICT DO NOTHING
-    """,
+    BACKFILL_SQL,
 ]
 
 DROP_SQL = [

@@ -3,11 +3,17 @@
 import pytest
 from django.db import connection
 
-from chat import search
+from chat import search, search_typos
 from chat.models import Message
 from tests.chat.searching import chat, found, marked, passage_text
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def exact_search_only(monkeypatch):
+    """What the full-text search itself finds: no typo fallback (tests/chat/test_search_typos.py has that)."""
+    monkeypatch.setattr(search_typos, "available", lambda: False)
 
 
 def test_a_word_finds_the_conversations_that_use_it_and_no_other(alice):
@@ -161,14 +167,22 @@ def test_a_prefix_marks_the_whole_word(alice):
     assert marked(hit.passages[0][2].segments) == ["Running"]
 
 
-def test_long_messages_give_passages_around_the_matches(alice):
+def test_a_long_message_gives_a_passage_around_its_first_match(alice):
     filler = " ".join(["lorem ipsum dolor sit amet"] * 60)
     chat(alice, "", f"{filler} first zanzibar here. {filler} second zanzibar there. {filler}")
     [hit] = search.search(alice, "zanzibar").hits
-    texts = [passage_text(p) for _, _, p in hit.passages]
-    assert len(texts) == 2
-    assert all("zanzibar" in t and len(t) < 300 for t in texts)
-    assert all(p.cut_before and p.cut_after for _, _, p in hit.passages)
+    [(_, _, passage)] = hit.passages
+    text = passage_text(passage)
+    assert "first zanzibar here" in text and len(text) < 300
+    assert passage.cut_before and passage.cut_after
+    assert not text.startswith(("orem", "psum", "olor", "it ", "met"))  # starts at a whole word
+
+
+def test_a_match_far_into_a_long_message_is_highlighted(alice):
+    filler = " ".join(["lorem ipsum dolor sit amet"] * 500)  # ~13,500 characters
+    chat(alice, "", f"{filler} the Zürich office {filler}")
+    [hit] = search.search(alice, "zurich").hits
+    assert marked(hit.passages[0][2].segments) == ["Zürich"]
 
 
 def test_a_conversation_shows_its_best_three_passages_at_most(alice):

@@ -5,10 +5,17 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from chat import search_typos
 from chat.models import Folder
 from tests.chat.searching import chat, found
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def exact_search_only(monkeypatch):
+    """What the full-text search itself finds: no typo fallback (tests/chat/test_search_typos.py has that)."""
+    monkeypatch.setattr(search_typos, "available", lambda: False)
 
 
 def test_titles_only(alice):

@@ -39,9 +39,10 @@ def test_admins_search_only_their_own_conversations_too(make_user, bobs_secret):
 
 
 def test_pages_past_the_end_show_nothing_of_anyone(alice, bobs_secret):
-    chat(alice, "", "one zephyr of mine")
-    assert found(alice, "zephyrine") == []
+    mine = chat(alice, "", "one zephyrine of mine")
+    assert found(alice, "zephyrine") == [mine.pk]
     assert search.search(alice, "zephyrine", page=2).hits == []
+    assert search.search(alice, "zephyrine", page=50).hits == []
 
 
 def test_deleted_conversations_are_not_searched(alice):

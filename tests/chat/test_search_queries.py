@@ -5,11 +5,17 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat import search
+from chat import search, search_typos
 from chat.search_query import MAX_QUERY_CHARS, TsQuery, lexeme_literal, parse, to_tsquery
 from tests.chat.searching import chat, found
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def exact_search_only(monkeypatch):
+    """What the full-text search itself finds: no typo fallback (tests/chat/test_search_typos.py has that)."""
+    monkeypatch.setattr(search_typos, "available", lambda: False)
 
 
 @pytest.mark.parametrize(

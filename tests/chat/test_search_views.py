@@ -27,8 +27,8 @@ def test_results_are_a_partial_with_highlighted_passages_that_open_the_message(c
     assert "<html" not in html
     assert "<mark>Naxos</mark>" in html
     first, second = conversation.messages.order_by("id")
-    assert f'href="/c/{conversation.pk}/?at={second.pk}#msg-{second.pk}"' in html
-    assert f'href="/c/{conversation.pk}/?at={first.pk}#msg-{first.pk}"' in html
+    assert f'href="/c/{conversation.pk}/?at={second.pk}&amp;hl=Naxos#msg-{second.pk}"' in html
+    assert f'href="/c/{conversation.pk}/?at={first.pk}&amp;hl=Naxos#msg-{first.pk}"' in html
     assert f'href="/c/{conversation.pk}/"' in html  # the title opens the conversation
 
 
