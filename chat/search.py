@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, connection, transaction
 from django.db.utils import OperationalError
 from django.utils import timezone
+from psycopg.errors import QueryCanceled
 
 from chat import search_passages, search_query, search_typos
 from chat.models import Conversation, Folder
 from chat.search_query import clean
+from chat.search_sql import CONVERSATIONS_SQL, HEADLINE_SQL, MESSAGES_SQL, TITLES_SQL
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +126,14 @@ def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Resu
                     if tsquery.text and not tsquery.negative_only:
                         _run(cursor, user, tsquery, again.prefix, filters, results)
                         results.corrected = corrected if results.hits else ""
-    except OperationalError as exc:  # the statement timeout (QueryCanceled) among others
-        if "statement timeout" not in str(exc):
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):  # only the statement timeout is ours to explain
             raise
         results.hits, results.problem = [], "That search took too long: try more specific words."
     except DatabaseError:
         # Built to be impossible (websearch_to_tsquery accepts anything; the rest is quoted); if it happens,
-        # the person still gets an answer, and the error its traceback in the log.
-        log.exception("search failed for %r", text)
+        # the person still gets an answer, and the log the traceback (not the query: it is the person's text).
+        log.exception("search failed")
         results.hits, results.problem = [], "Search could not handle that query."
     return results
 
@@ -141,94 +143,6 @@ def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Resu
 # keys each person's messages by slices of 65,536 ids (`novaweb_search_keys`), and the slices are searched
 # newest first in windows of 1, 2, 4, 8… slices until enough are found (results say when that happened).
 CANDIDATES = 1000
-
-MESSAGES_SQL = """
-WITH visible AS MATERIALIZED ({visible}),
-slices AS (SELECT (SELECT coalesce(max(id), 0) FROM chat_message) >> 16 AS newest),
-windows AS (
-  SELECT floor(log(2, newest - slice + 1)) AS age, array_agg(%(owner)s::bigint * 1048576 + slice) AS keys
-  FROM slices, generate_series(0, newest) AS slice
-  GROUP BY age
-),
-candidates AS MATERIALIZED (
-  SELECT found.* FROM (SELECT keys FROM windows ORDER BY age) window_,
-  LATERAL (
-    SELECT m.id, m.conversation_id, ts_rank_cd(%(weights)s::real[], m.search_vector, %(q)s::tsquery, 1 | 32) AS rank
-    FROM chat_message m
-    WHERE novaweb_search_keys(m.owner_id, m.id) && window_.keys AND m.search_vector @@ %(q)s::tsquery
-      AND m.conversation_id IN (SELECT id FROM visible) {message_dates}
-    LIMIT %(candidates)s
-  ) found
-  LIMIT %(candidates)s
-),
-matched AS (
-  SELECT conversation_id AS id, max(rank) AS best, count(*) AS matches,
-         (array_agg(id ORDER BY rank DESC, id DESC))[1:%(per_conversation)s] AS best_messages
-  FROM candidates GROUP BY conversation_id
-),
-titled AS (
-  SELECT c.id, ts_rank_cd(%(weights)s::real[], c.search_vector, %(q)s::tsquery, 32) AS rank
-  FROM chat_conversation c
-  WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
-)
-SELECT id, coalesce(matched.matches, 0),
-       coalesce(matched.best, 0) + coalesce(titled.rank * %(title_bonus)s + %(title_bonus)s, 0)
-         + ln(greatest(matched.matches, 1)) * %(more_bonus)s AS score,
-       (SELECT count(*) FROM candidates) >= %(candidates)s AS capped,
-       coalesce(matched.best_messages, ARRAY[]::bigint[])
-FROM matched FULL JOIN titled USING (id)
-ORDER BY score DESC, id DESC
-LIMIT %(limit)s OFFSET %(offset)s
-"""
-
-TITLES_SQL = """
-WITH visible AS ({visible})
-SELECT c.id, 0, ts_rank_cd(%(weights)s::real[], c.search_vector, %(q)s::tsquery, 32) AS score, false, ARRAY[]::bigint[]
-FROM chat_conversation c
-WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
-ORDER BY score DESC, c.id DESC
-LIMIT %(limit)s OFFSET %(offset)s
-"""
-
-# The best messages of the conversations on the page, highlighted. ts_headline reads all the text it is given,
-# so it gets a window of HIGHLIGHT_WINDOW characters: from a little before the first place a word of the query
-# occurs (strpos of its lexemes in the text, or in the folded text when accents hide it: cheap, and close
-# enough — ts_headline decides what really matches). It runs on the folded window (what the index holds) with
-# the private-use delimiters blanked out; the same window of the original (NFC) text comes along to be shown.
-# (OFFSET 0 keeps each step computed once per row, not once per mention.)
-HEADLINE_SQL = """
-SELECT id, role, shown, start > 1, more,
-       ts_headline('novaweb_search', translate(novaweb_fold(shown), %(delimiters)s, '  '), %(plain_q)s::tsquery,
-                   %(options)s)
-FROM (
-  SELECT id, role, substr(text, start, %(window)s) AS shown, start, start - 1 + %(window)s < length(text) AS more
-  FROM (
-    SELECT id, role, text,
-           greatest(1, coalesce(
-             (SELECT min(nullif(strpos(lower(text), lexeme), 0)) FROM unnest(%(lexemes)s::text[]) AS lexeme),
-             (SELECT min(nullif(strpos(lower(novaweb_fold(text)), lexeme), 0)) FROM unnest(%(lexemes)s::text[]) AS lexeme),
-             1) - %(lead)s) AS start
-    FROM (
-      SELECT m.id, m.role, normalize(left(m.content, %(chars)s), NFC) AS text
-      FROM chat_message m
-      WHERE m.id = ANY(%(messages)s) AND m.owner_id = %(owner)s
-      OFFSET 0
-    ) m
-    OFFSET 0
-  ) placed
-  OFFSET 0
-) windowed
-"""
-
-# The conversations on the page, with their titles highlighted.
-CONVERSATIONS_SQL = """
-SELECT c.id, c.title, c.model, c.updated_at, c.archived_at, normalize(c.title, NFC) AS title_shown,
-       ts_headline('novaweb_search', translate(novaweb_fold(normalize(c.title, NFC)), %(delimiters)s, '  '),
-                   %(plain_q)s::tsquery, %(options)s) AS title_marked
-FROM chat_conversation c
-WHERE c.id = ANY(%(ids)s) AND c.owner_id = %(owner)s
-"""
-
 HEADLINE_OPTIONS = f"HighlightAll=true, StartSel={search_passages.START}, StopSel={search_passages.STOP}"
 _PLACEHOLDER = re.compile(r"%([%s])")
 

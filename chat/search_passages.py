@@ -27,10 +27,6 @@ class Passage:
     cut_after: bool
 
     @property
-    def marks(self) -> int:
-        return sum(marked for _, marked in self.segments)
-
-    @property
     def terms(self) -> str:
         """The marked words, once each (the conversation page highlights them in the message it opens at)."""
         words = dict.fromkeys(text.strip() for text, marked in self.segments if marked and text.strip())

@@ -124,3 +124,19 @@ def test_any_text_makes_a_valid_tsquery(alice, text):
     with connection.cursor() as cursor:
         tsquery = to_tsquery(cursor, parsed, 4000)
         cursor.execute("SELECT %s::tsquery, %s::tsquery", [tsquery.text, tsquery.for_owner(alice.pk)])
+
+
+def test_a_search_that_takes_too_long_says_so(alice, monkeypatch):
+    """The statement timeout (set for the search's own transaction) ends a runaway search, in words."""
+    chat(alice, "", "anything at all")
+
+    def slow(cursor, *args):
+        cursor.execute("SELECT pg_sleep(1)")
+
+    monkeypatch.setattr(search, "TIMEOUT_MS", 50)
+    monkeypatch.setattr(search, "_run", slow)
+    results = search.search(alice, "anything")
+    assert results.hits == []
+    assert results.problem == "That search took too long: try more specific words."
+    monkeypatch.undo()
+    assert found(alice, "anything")  # the connection is fine afterwards

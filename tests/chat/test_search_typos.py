@@ -69,3 +69,14 @@ def test_availability_is_detected_from_the_database():
         )
         expected = cursor.fetchone()[0]
     assert search_typos.available() == expected
+
+
+def test_more_results_of_a_corrected_search_continue_it(client, alice, trigrams):
+    from django.urls import reverse
+
+    for i in range(12):
+        chat(alice, f"Note {i}", "the kubernetes cluster")
+    client.force_login(alice)
+    html = client.get(reverse("chat:search"), {"q": "kubernetse"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Showing results for <strong>kubernetes</strong>" in html
+    assert 'href="/search/?q=kubernetes&amp;page=2"' in html

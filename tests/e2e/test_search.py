@@ -167,9 +167,9 @@ def test_more_results_load_below(page):
     page.reload()
     search_box(page).fill("heron")
     expect(hits(page)).to_have_count(10)
-    page.get_by_role("button", name="More results").click()
+    page.get_by_role("link", name="More results").click()
     expect(hits(page)).to_have_count(13)
-    expect(page.get_by_role("button", name="More results")).to_have_count(0)
+    expect(page.get_by_role("link", name="More results")).to_have_count(0)
 
 
 def test_a_title_match_opens_the_conversation(page):
