@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: run test test-unit test-e2e fakeprovider lint bench install clean-db
+.PHONY: run test test-unit test-e2e fakeprovider lint bench bench-search install clean-db
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -42,3 +42,6 @@ lint: install
 
 bench: install
 	$(RUN) python bench/relay.py
+
+bench-search: install
+	$(RUN) python bench/search.py

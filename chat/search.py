@@ -20,12 +20,13 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.db.utils import OperationalError
 from django.utils import timezone
 from psycopg.errors import QueryCanceled
 
 from chat import search_passages, search_query, search_typos
-from chat.models import Conversation, Folder
+from chat.models import Conversation, Folder, Message
 from chat.search_query import clean
 from chat.search_sql import CONVERSATIONS_SQL, HEADLINE_SQL, MESSAGES_SQL, TITLES_SQL
 
@@ -142,7 +143,7 @@ def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Resu
 # make that thousands of reads. So the candidates are at most CANDIDATES matches, the newest first: the index
 # keys each person's messages by slices of 65,536 ids (`novaweb_search_keys`), and the slices are searched
 # newest first in windows of 1, 2, 4, 8… slices until enough are found (results say when that happened).
-CANDIDATES = 1000
+CANDIDATES = 500
 HEADLINE_OPTIONS = f"HighlightAll=true, StartSel={search_passages.START}, StopSel={search_passages.STOP}"
 _PLACEHOLDER = re.compile(r"%([%s])")
 
@@ -158,22 +159,31 @@ def _date_bounds(filters: Filters) -> tuple[dt.datetime | None, dt.datetime | No
     return low, high
 
 
-def _visible_sql(user, filters: Filters) -> tuple[str, dict]:
-    """The visible conversations' ids as SQL with named placeholders (the ORM's are positional)."""
-    sql, values = visible_conversations(user, filters).values("id").query.sql_with_params()
-    names = iter(f"v{i}" for i in range(len(values)))
+def _visible_check(user, filters: Filters, model, outer: str) -> tuple[str, list]:
+    """`EXISTS (the row's conversation is visible)` as SQL for a statement over `model`'s table (unaliased),
+    made by the ORM from `visible_conversations`: the invariant's one definition."""
+    query = model.objects.all().query
+    exists = Exists(visible_conversations(user, filters).filter(pk=OuterRef(outer)))
+    return query.get_compiler(connection=connection).compile(exists.resolve_expression(query))
+
+
+def _named(sql: str, values, prefix: str) -> tuple[str, dict]:
+    """ORM SQL with positional placeholders turned into named ones (the statements here use names)."""
+    names = iter(f"{prefix}{i}" for i in range(len(values)))
     sql = _PLACEHOLDER.sub(lambda m: "%%" if m.group(1) == "%" else f"%({next(names)})s", sql)
-    return sql, {f"v{i}": value for i, value in enumerate(values)}
+    return sql, {f"{prefix}{i}": value for i, value in enumerate(values)}
 
 
 def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results) -> None:
-    visible_sql, params = _visible_sql(user, filters)
+    visible_message, params = _named(*_visible_check(user, filters, Message, "conversation_id"), "vm")
+    visible_title, title_params = _named(*_visible_check(user, filters, Conversation, "pk"), "vt")
+    params.update(title_params)
     low, high = _date_bounds(filters)
-    message_dates = (" AND m.created_at >= %(low)s" if low else "") + (
-        " AND m.created_at < %(high)s" if high else ""
+    message_dates = (" AND chat_message.created_at >= %(low)s" if low else "") + (
+        " AND chat_message.created_at < %(high)s" if high else ""
     )
-    title_dates = (" AND c.updated_at >= %(low)s" if low else "") + (
-        " AND c.updated_at < %(high)s" if high else ""
+    title_dates = (" AND chat_conversation.updated_at >= %(low)s" if low else "") + (
+        " AND chat_conversation.updated_at < %(high)s" if high else ""
     )
     indexed_q = tsquery.for_owner(user.pk)
     params.update(
@@ -191,7 +201,13 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
     )
     template = TITLES_SQL if filters.title_only else MESSAGES_SQL
     cursor.execute(
-        template.format(visible=visible_sql, message_dates=message_dates, title_dates=title_dates), params
+        template.format(
+            visible_message=visible_message,
+            visible_title=visible_title,
+            message_dates=message_dates,
+            title_dates=title_dates,
+        ),
+        params,
     )
     rows = cursor.fetchall()
     results.has_more = len(rows) > PER_PAGE

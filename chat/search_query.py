@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # The search box allows this many characters; a longer query (only possible by hand) is refused in words.
 MAX_QUERY_CHARS = 256
-# A query's lexemes, one per word at most: more would make a single search scan the index that many times.
+# The word being typed is rewritten lexeme by lexeme (an identifier has several): at most this many.
 MAX_PREFIX_LEXEMES = 8
 
 # Dropped from queries: control and format characters, private-use (the highlight delimiters are
@@ -91,8 +91,10 @@ def lexeme_literal(lexeme: str, prefix: bool = False) -> str:
     return quoted + ":*" if prefix else quoted
 
 
+# Also sets, for the search's own transaction, a statement timeout and no JIT: the planner's cost estimates for
+# the windowed candidate scan are huge and would make a server with JIT spend half a second compiling it.
 _ANALYSE = """
-SELECT set_config('statement_timeout', %(timeout)s, true),
+SELECT set_config('statement_timeout', %(timeout)s, true), set_config('jit', 'off', true),
        websearch_to_tsquery('novaweb_search', novaweb_fold(%(text)s))::text,
        querytree(websearch_to_tsquery('novaweb_search', novaweb_fold(%(text)s))),
        ARRAY(
@@ -107,9 +109,9 @@ SELECT set_config('statement_timeout', %(timeout)s, true),
 
 def to_tsquery(cursor, parsed: ParsedQuery, timeout_ms: int) -> TsQuery:
     """The tsquery for `parsed`, made in the database (one or two statements). Also sets this transaction's
-    statement timeout, so it must run inside the search's transaction."""
+    statement timeout (and JIT off), so it must run inside the search's transaction."""
     cursor.execute(_ANALYSE, {"timeout": str(timeout_ms), "text": parsed.text, "prefix": parsed.prefix})
-    _, text, tree, pairs = cursor.fetchone()
+    _, _, text, tree, pairs = cursor.fetchone()
     if not text:
         return TsQuery("", False)
     if tree == "T":

@@ -1,15 +1,17 @@
 """The statements a search runs (chat/search.py runs them and says in which order).
 
-Placeholders are named; `{visible}` is the visible conversations' SQL made by the ORM, `{message_dates}` and
-`{title_dates}` are the date filters' conditions (placeholders too): no user text is ever formatted in.
+Placeholders are named; `{visible_message}` and `{visible_title}` are `EXISTS` conditions made by the ORM from
+`search.visible_conversations` (for the row of chat_message, or of chat_conversation, being looked at), and
+`{message_dates}`, `{title_dates}` the date filters' conditions (placeholders too): no user text is formatted
+in. The visible check is a correlated EXISTS on purpose: whatever join the planner picks for it (its row
+estimates for per-person lexemes are poor), each candidate costs one primary-key probe.
 """
 
 # One page of conversations: matching messages of the visible conversations, at most %(candidates)s of them,
 # the newest slices of the person's index keys first (search.CANDIDATES says why), grouped by conversation
 # with their best few message ids; plus conversations whose title matches; best score first.
 MESSAGES_SQL = """
-WITH visible AS MATERIALIZED ({visible}),
-slices AS (SELECT (SELECT coalesce(max(id), 0) FROM chat_message) >> 16 AS newest),
+WITH slices AS (SELECT (SELECT coalesce(max(id), 0) FROM chat_message) >> 16 AS newest),
 windows AS (
   SELECT floor(log(2, newest - slice + 1)) AS age, array_agg(%(owner)s::bigint * 1048576 + slice) AS keys
   FROM slices, generate_series(0, newest) AS slice
@@ -18,10 +20,11 @@ windows AS (
 candidates AS MATERIALIZED (
   SELECT found.* FROM (SELECT keys FROM windows ORDER BY age) window_,
   LATERAL (
-    SELECT m.id, m.conversation_id, ts_rank_cd(%(weights)s::real[], m.search_vector, %(q)s::tsquery, 1 | 32) AS rank
-    FROM chat_message m
-    WHERE novaweb_search_keys(m.owner_id, m.id) && window_.keys AND m.search_vector @@ %(q)s::tsquery
-      AND m.conversation_id IN (SELECT id FROM visible) {message_dates}
+    SELECT chat_message.id, chat_message.conversation_id,
+           ts_rank_cd(%(weights)s::real[], chat_message.search_vector, %(q)s::tsquery, 1 | 32) AS rank
+    FROM chat_message
+    WHERE novaweb_search_keys(chat_message.owner_id, chat_message.id) && window_.keys
+      AND chat_message.search_vector @@ %(q)s::tsquery AND {visible_message} {message_dates}
     LIMIT %(candidates)s
   ) found
   LIMIT %(candidates)s
@@ -32,9 +35,9 @@ matched AS (
   FROM candidates GROUP BY conversation_id
 ),
 titled AS (
-  SELECT c.id, ts_rank_cd(%(weights)s::real[], c.search_vector, %(q)s::tsquery, 32) AS rank
-  FROM chat_conversation c
-  WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
+  SELECT chat_conversation.id, ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(q)s::tsquery, 32) AS rank
+  FROM chat_conversation
+  WHERE chat_conversation.search_vector @@ %(q)s::tsquery AND {visible_title} {title_dates}
 )
 SELECT id, coalesce(matched.matches, 0),
        coalesce(matched.best, 0) + coalesce(titled.rank * %(title_bonus)s + %(title_bonus)s, 0)
@@ -48,11 +51,12 @@ LIMIT %(limit)s OFFSET %(offset)s
 
 # The same page when only titles are searched.
 TITLES_SQL = """
-WITH visible AS ({visible})
-SELECT c.id, 0, ts_rank_cd(%(weights)s::real[], c.search_vector, %(q)s::tsquery, 32) AS score, false, ARRAY[]::bigint[]
-FROM chat_conversation c
-WHERE c.search_vector @@ %(q)s::tsquery AND c.id IN (SELECT id FROM visible) {title_dates}
-ORDER BY score DESC, c.id DESC
+SELECT chat_conversation.id, 0,
+       ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(q)s::tsquery, 32) AS score, false,
+       ARRAY[]::bigint[]
+FROM chat_conversation
+WHERE chat_conversation.search_vector @@ %(q)s::tsquery AND {visible_title} {title_dates}
+ORDER BY score DESC, chat_conversation.id DESC
 LIMIT %(limit)s OFFSET %(offset)s
 """
 

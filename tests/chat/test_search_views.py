@@ -150,3 +150,13 @@ def test_the_sidebar_has_the_search_box(client_alice):
     html = client_alice.get(reverse("chat:home")).content.decode()
     assert 'role="search"' in html
     assert '<label for="search-q" class="visually-hidden">Search</label>' in html
+
+
+def test_too_many_matches_are_explained(client_alice, alice, monkeypatch):
+    from chat import search
+
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    for _ in range(3):
+        chat(alice, "", "pelican")
+    html = get(client_alice, q="pelican").content.decode()
+    assert "these are the best of the most recent" in html
