@@ -190,3 +190,25 @@ def test_another_persons_conversations_never_show(page, new_context):
     search_box(bob).fill("zephyrine")
     expect(bob.get_by_text("No conversation matches “zephyrine”.")).to_be_visible()
     expect(bob.locator("mark")).to_have_count(0)
+
+
+def test_search_on_a_phone(new_context, screenshots):
+    phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    sign_up(phone)
+    alice = conversations_of("alice")
+    trip = a_long_trip(alice)
+    chat(alice, "Naxos marble", "Is Naxos marble used in sculpture?", "Yes, since the Cycladic period.")
+    phone.reload()
+    box = search_box(phone)
+    expect(phone.locator(".search-filters")).to_be_hidden()  # no room to spare until something is typed
+    box.tap()
+    box.fill("naxos")
+    expect(hits(phone)).to_have_count(2)
+    expect(phone.locator(".search-filters")).to_be_visible()
+    width = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px phone"
+    box.blur()
+    phone.screenshot(path=screenshots / "search-phone.png", caret="initial")
+    hits(phone).filter(has_text="Greek islands").get_by_role("link", name=re.compile("Blue Star")).tap()
+    reply = trip.messages.get(content__startswith="The Blue Star ferry")
+    expect(phone.locator(f"#msg-{reply.pk}")).to_be_in_viewport()
