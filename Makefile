@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: run test test-unit test-e2e fakeprovider lint bench bench-conversation bench-sidebar install clean-db
+.PHONY: run test test-unit test-e2e fakeprovider lint bench bench-conversation bench-sidebar bench-search install clean-db
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -50,3 +50,7 @@ bench-conversation: install
 # The sidebar with 50,000 conversations: server time of its pages (figures in docs/benchmarks.md).
 bench-sidebar: install
 	$(RUN) python bench/sidebar.py
+
+# 1,000 searches over a million messages: latency and index sizes (figures in docs/benchmarks.md).
+bench-search: install
+	$(RUN) python bench/search.py

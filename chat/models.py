@@ -1,10 +1,26 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 # True for a pinned conversation: the sidebar's first sort key (pinned on top). The index below is built on
 # this very expression, so PostgreSQL can read the list in order from it.
 IS_PINNED = ExpressionWrapper(Q(pinned_at__isnull=False), output_field=BooleanField())
+
+# Search indexes the first this-many characters of a text: a tsvector holds at most 1 MB, and word positions
+# stop counting at 16,383 anyway (see docs/architecture.md, "Search").
+SEARCH_INDEXED_CHARS = 100_000
+
+
+def search_document(field: str, chars: int = SEARCH_INDEXED_CHARS) -> models.Func:
+    """The searchable form of a text column: accents folded, identifiers split, English stems plus the words as
+    written, each lexeme marked with the owner (SQL made by migration chat 0004, which says why)."""
+    return models.Func(
+        models.F(field), models.F("owner"), models.Value(chars),
+        function="novaweb_search_document", output_field=SearchVectorField(),
+    )  # fmt: skip
 
 
 class ConversationQuerySet(models.QuerySet):
@@ -66,6 +82,10 @@ class Conversation(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The title, searchable (see chat/search.py).
+    search_vector = models.GeneratedField(
+        expression=search_document("title", chars=200), output_field=SearchVectorField(), db_persist=True
+    )
 
     objects = ConversationQuerySet.as_manager()
 
@@ -114,6 +134,14 @@ class Conversation(models.Model):
                 name="conversation_deleted",
                 condition=Q(deleted_at__isnull=False),
             ),
+            GinIndex(fields=["search_vector"], name="conversation_search"),
+            # The conversations a search may look at, read from the index alone (chat/search.py).
+            models.Index(
+                fields=["owner"],
+                include=["id", "archived_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="conversation_owner_live",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +150,13 @@ class Conversation(models.Model):
     @property
     def display_title(self) -> str:
         return self.title or "New chat"
+
+
+class MessageManager(models.Manager):
+    """Messages without their search vector (as large as the text; only chat/search.py reads it, in SQL)."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer("search_vector")
 
 
 class Message(models.Model):
@@ -163,8 +198,27 @@ class Message(models.Model):
     client_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The conversation's owner, copied in by the database on insert (a trigger; see migration chat 0004): search
+    # keys its index on it. Not set on an instance until it is read back; use conversation.owner in Python.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, editable=False, on_delete=models.CASCADE, related_name="+"
+    )
+    # The text, searchable once final (see chat/search.py): a streaming reply is re-saved every second and
+    # is not worth indexing until it ends. Loaded only when asked for (MessageManager).
+    search_vector = models.GeneratedField(
+        expression=models.Case(
+            models.When(state="streaming", then=models.Value(None)),
+            default=search_document("content"),
+            output_field=SearchVectorField(),
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects = MessageManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -179,6 +233,17 @@ class Message(models.Model):
                 fields=["state", "updated_at"],
                 name="message_state_updated",
                 condition=models.Q(state="streaming"),
+            ),
+            # Per person and slice of ids (newest matches first), then the words.
+            GinIndex(
+                models.Func(
+                    models.F("owner"),
+                    models.F("id"),
+                    function="novaweb_search_keys",
+                    output_field=ArrayField(models.BigIntegerField()),
+                ),
+                models.F("search_vector"),
+                name="message_search",
             ),
         ]
 
@@ -204,3 +269,19 @@ class Message(models.Model):
                 or (self.state == self.State.DONE and self.finish_reason == "length")
             )
         )
+
+
+class SearchTerm(models.Model):
+    """A word of a person's messages: the vocabulary a search with no results corrects its words against.
+
+    Filled by a database trigger, only where the server has pg_trgm (migration chat 0005; chat/search_typos.py).
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "term"], name="searchterm_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.term

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import folder_views, organising_views, views
+from chat import folder_views, organising_views, search_views, views
 
 app_name = "chat"
 urlpatterns = [
@@ -25,4 +25,6 @@ urlpatterns = [
     path("folders/<int:folder_id>/toggle/", folder_views.toggle_folder, name="toggle_folder"),
     path("folders/<int:folder_id>/delete/", folder_views.delete_folder, name="delete_folder"),
     path("folders/<int:folder_id>/more/", folder_views.folder_more, name="folder_more"),
+    path("search/", search_views.search_results, name="search"),
+    path("search/filters/", search_views.search_filters, name="search_filters"),
 ]

@@ -130,6 +130,8 @@ ROUTES = {
     "chat:delete": [post(OWNED, **CONVERSATION)],
     "chat:restore": [post(OWNED, conversation_id="deleted_conversation")],
     "chat:archived": [get(SIGNED_IN)],
+    "chat:search": [get(SIGNED_IN, query="q=hello"), get(SIGNED_IN, query="q=%25_%5C%27%22%3C%3E&model=x")],
+    "chat:search_filters": [get(SIGNED_IN)],
     "chat:new_folder": [get(SIGNED_IN), post(SIGNED_IN, {"name": "New folder"})],
     "chat:folder": [get(OWNED, **FOLDER)],
     "chat:rename_folder": [get(OWNED, **FOLDER), post(OWNED, {"name": "Renamed folder"}, **FOLDER)],

@@ -1,0 +1,62 @@
+// The sidebar's search box (htmx does the requests): Escape clears it; a conversation opened from a result
+// scrolls to the message, highlights the words that matched, and keeps the results in the sidebar.
+(function () {
+  "use strict";
+
+  var KEY = "novaweb-search";
+
+  function remember(value) {
+    try { sessionStorage.setItem(KEY, value); } catch (e) { /* storage disabled */ }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (box.id !== "search-q" || event.key !== "Escape" || !box.value) return;
+    event.preventDefault();
+    box.value = "";
+    document.getElementById("search-results").replaceChildren();  // the list is back at once
+    box.dispatchEvent(new Event("input", { bubbles: true }));  // and htmx drops any search in flight
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "search-q") remember(event.target.value);
+  });
+
+  // Ranges of `words` (as they were shown in the result, so case aside they are the text itself) inside
+  // the text of `root`, for the CSS Custom Highlight API: nothing is inserted into the message.
+  function ranges(root, words) {
+    var out = [];
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      var text = node.data.toLowerCase();
+      if (text.length !== node.data.length) continue;  // lowercasing moved the offsets (e.g. "İ")
+      words.forEach(function (word) {
+        for (var at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + word.length)) {
+          var range = new Range();
+          range.setStart(node, at);
+          range.setEnd(node, at + word.length);
+          out.push(range);
+        }
+      });
+    }
+    return out;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var target = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
+    if (!target || !target.classList.contains("msg")) return;
+    // Opened from a result: the results stay in the sidebar, to open the next one.
+    var box = document.getElementById("search-q");
+    var query = null;
+    try { query = sessionStorage.getItem(KEY); } catch (e) { /* storage disabled */ }
+    if (box && query && !box.value) {
+      box.value = query;
+      box.dispatchEvent(new Event("search"));
+    }
+    // After the page's own scroll to the newest message: this one is what the person asked for.
+    target.scrollIntoView({ block: "center" });
+    var words = (new URLSearchParams(location.search).get("hl") || "").toLowerCase().split(/\s+/).filter(Boolean);
+    if (words.length && window.CSS && CSS.highlights && window.Highlight) {
+      CSS.highlights.set("search-match", new Highlight(...ranges(target.querySelector(".msg-body") || target, words)));
+    }
+  });
+})();

@@ -1,0 +1,214 @@
+"""Search as a person uses it: type in the sidebar's box, read the highlighted passages, open one at its message."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from chat.models import Folder
+from tests.chat.searching import chat
+from tests.e2e.ui import sign_up
+
+FILLER = [
+    "Can you suggest a packing list for a week of island hopping?",
+    "Light clothes, a rain jacket, sunscreen, a reusable bottle and good sandals.",
+]
+
+
+def search_box(page: Page):
+    return page.get_by_role("searchbox", name="Search")
+
+
+def results(page: Page):
+    return page.get_by_role("list", name="Search results")
+
+
+def hits(page: Page):
+    return results(page).locator(".search-hit")
+
+
+def conversations_of(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+def a_long_trip(owner):
+    """A conversation whose match sits far above its last message (so opening it there must scroll)."""
+    texts = FILLER * 8 + [
+        "Which ferry goes from Piraeus to Naxos on Saturday mornings?",
+        "The Blue Star ferry to Naxos leaves Piraeus at 07:25 and arrives around 13:00.",
+    ] + FILLER * 10  # fmt: skip
+    return chat(owner, "Greek islands in June", *texts, model="llama-3.3-70b")
+
+
+def test_search_as_you_type_then_open_the_message_at_the_match(page, screenshots):
+    sign_up(page)
+    alice = conversations_of("alice")
+    trip = a_long_trip(alice)
+    chat(
+        alice,
+        "Sourdough starter",
+        "How often should I feed a sourdough starter?",
+        "Once a day at room temperature.",
+    )
+    chat(
+        alice,
+        "Naxos marble",
+        "Is Naxos marble used in sculpture?",
+        "Yes, since the Cycladic period.",
+        model="gpt-4o",
+    )
+    page.reload()
+    list_ = page.get_by_role("navigation", name="Your conversations")
+    expect(list_).to_contain_text("Greek islands in June")
+
+    box = search_box(page)
+    box.press_sequentially("nax", delay=60)  # as typed: results come while the word is unfinished
+    expect(hits(page)).to_have_count(2)
+    expect(list_).to_be_hidden()  # the results stand in for the list
+    expect(results(page).locator("mark").first).to_have_text(re.compile("^Naxos$", re.I))
+    expect(hits(page).filter(has_text="Greek islands in June")).to_contain_text("Blue Star ferry to Naxos")
+    expect(hits(page).filter(has_text="Naxos marble").locator(".hit-title mark")).to_have_text("Naxos")
+    box.blur()
+    page.screenshot(path=screenshots / "search.png", caret="initial")
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=screenshots / "search-dark.png", caret="initial")
+    page.emulate_media(color_scheme="light")
+
+    box.press("End")
+    box.press_sequentially("os ferry", delay=40)
+    expect(hits(page)).to_have_count(1)
+    passage = hits(page).get_by_role("link", name=re.compile("Blue Star ferry to Naxos"))
+    expect(passage.locator("mark")).to_have_text(["ferry", "Naxos"])
+
+    passage.click()
+    reply = trip.messages.get(content__startswith="The Blue Star ferry")
+    expect(page).to_have_url(re.compile(rf"/c/{trip.pk}/\?at={reply.pk}&hl=[^#]+#msg-{reply.pk}$"))
+    target = page.locator(f"#msg-{reply.pk}")
+    expect(target).to_be_in_viewport()
+    expect(page.locator(".msg:target")).to_have_count(1)
+    expect(page.locator(f"#msg-{reply.pk}:target")).to_have_count(1)
+    expect(page.locator(".messages .msg").last).not_to_be_in_viewport()  # it did not scroll to the end
+    highlighted = page.evaluate(
+        "() => [...(CSS.highlights.get('search-match') || [])].map(r => r.toString())"
+    )
+    assert sorted({w.lower() for w in highlighted}) == ["ferry", "naxos"]
+    expect(search_box(page)).to_have_value("naxos ferry")  # the results stay, to open the next one
+    expect(hits(page)).to_have_count(1)
+    page.wait_for_timeout(2600)  # the ring around the message settles
+    page.screenshot(path=screenshots / "search-opened.png", caret="initial")
+
+
+def test_escape_clears_the_box_and_brings_the_list_back(page):
+    sign_up(page)
+    chat(conversations_of("alice"), "Tax return", "When is the tax deadline?", "The end of May.")
+    page.reload()
+    box = search_box(page)
+    box.fill("deadline")
+    expect(hits(page)).to_have_count(1)
+    box.press("Escape")
+    expect(box).to_have_value("")
+    expect(results(page)).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Your conversations")).to_contain_text("Tax return")
+    box.fill("deadline")
+    expect(hits(page)).to_have_count(1)
+    box.fill("")
+    expect(page.get_by_role("navigation", name="Your conversations")).to_be_visible()
+
+
+def test_nothing_found_and_problems_are_said_in_words(page):
+    sign_up(page)
+    chat(conversations_of("alice"), "Tax return", "When is the tax deadline?")
+    page.reload()
+    box = search_box(page)
+    box.fill("platypus ")
+    expect(page.get_by_text("No conversation matches “platypus”.")).to_be_visible()
+    box.fill("the of and ")
+    expect(page.get_by_text("Only very common words")).to_be_visible()
+    box.fill("% _ \\ ' \" < >")
+    expect(page.locator("#search-results")).not_to_contain_text("could not")
+
+
+def test_filters_narrow_the_results(page):
+    sign_up(page)
+    alice = conversations_of("alice")
+    work = Folder.objects.create(owner=alice, name="Work")
+    chat(alice, "Quarterly budget", "budget for the offsite", folder=work, model="gpt-4o")
+    chat(alice, "Holiday", "a budget holiday in Porto", model="llama-3.3-70b")
+    chat(alice, "Old budget", "last year's budget", archived=True)
+    page.reload()
+    search_box(page).fill("budget")
+    expect(hits(page)).to_have_count(2)
+
+    page.get_by_text("Filters").click()
+    filters = page.locator(".search-filters")
+    filters.get_by_label("Include archived").check()
+    expect(hits(page)).to_have_count(3)
+    filters.get_by_label("Titles only").check()
+    expect(hits(page)).to_have_count(2)
+    expect(hits(page).first.locator(".hit-passages")).to_have_count(0)
+    filters.get_by_label("Titles only").uncheck()
+    filters.get_by_label("Folder").select_option(label="Work")
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Quarterly budget")
+    filters.get_by_label("Folder").select_option(label="Any folder")
+    filters.get_by_label("Model").select_option("llama-3.3-70b")
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Holiday")
+    filters.get_by_label("From").fill("2001-01-02")
+    filters.get_by_label("To").fill("2001-01-01")
+    expect(page.get_by_role("alert")).to_contain_text("The end date is before the start date.")
+
+
+def test_more_results_load_below(page):
+    sign_up(page)
+    alice = conversations_of("alice")
+    for i in range(13):
+        chat(alice, f"Heron sighting {i}", f"a grey heron at the pond, day {i}")
+    page.reload()
+    search_box(page).fill("heron")
+    expect(hits(page)).to_have_count(10)
+    page.get_by_role("link", name="More results").click()
+    expect(hits(page)).to_have_count(13)
+    expect(page.get_by_role("link", name="More results")).to_have_count(0)
+
+
+def test_a_title_match_opens_the_conversation(page):
+    sign_up(page)
+    conversation = chat(conversations_of("alice"), "Lisbon offsite", "hello")
+    page.reload()
+    search_box(page).fill("lisbon")
+    page.get_by_role("link", name="Lisbon offsite").click()
+    expect(page).to_have_url(re.compile(rf"/c/{conversation.pk}/$"))
+    expect(page.get_by_role("heading", name="Lisbon offsite", level=1)).to_be_visible()
+
+
+def test_another_persons_conversations_never_show(page, new_context):
+    sign_up(page)
+    chat(conversations_of("alice"), "Zephyrine deal", "the zephyrine acquisition")
+    bob = new_context().new_page()
+    sign_up(bob, "bob")
+    search_box(bob).fill("zephyrine")
+    expect(bob.get_by_text("No conversation matches “zephyrine”.")).to_be_visible()
+    expect(bob.locator("mark")).to_have_count(0)
+
+
+def test_search_on_a_phone(new_context, screenshots):
+    phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    sign_up(phone)
+    alice = conversations_of("alice")
+    trip = a_long_trip(alice)
+    chat(alice, "Naxos marble", "Is Naxos marble used in sculpture?", "Yes, since the Cycladic period.")
+    phone.reload()
+    box = search_box(phone)
+    expect(phone.locator(".search-filters")).to_be_hidden()  # no room to spare until something is typed
+    box.tap()
+    box.fill("naxos")
+    expect(hits(phone)).to_have_count(2)
+    expect(phone.locator(".search-filters")).to_be_visible()
+    width = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px phone"
+    box.blur()
+    phone.screenshot(path=screenshots / "search-phone.png", caret="initial")
+    hits(phone).filter(has_text="Greek islands").get_by_role("link", name=re.compile("Blue Star")).tap()
+    reply = trip.messages.get(content__startswith="The Blue Star ferry")
+    expect(phone.locator(f"#msg-{reply.pk}")).to_be_in_viewport()
