@@ -93,17 +93,18 @@ def test_the_sidebar_loads_more_as_it_scrolls(page, fake_provider):
         conversation.current_leaf = leaf
         conversation.save()
     page.reload()
-    listed = page.get_by_role("navigation", name="Your conversations").get_by_role("link")
+    nav = page.get_by_role("navigation", name="Your conversations")
+    listed = nav.get_by_role("link")
     expect(listed).to_have_count(30)
     expect(listed.first).to_contain_text("Old chat 35")  # newest first
-    expect(page.get_by_text("Loading…")).to_be_attached()
+    expect(nav.get_by_text("Loading…")).to_be_attached()
 
     page.get_by_role("navigation", name="Your conversations").get_by_role(
         "listitem"
     ).last.scroll_into_view_if_needed()
     expect(listed).to_have_count(35)
     expect(listed.last).to_contain_text("Old chat 01")
-    expect(page.get_by_text("Loading…")).to_have_count(0)
+    expect(nav.get_by_text("Loading…")).to_have_count(0)
     listed.last.click()
     expect(page.get_by_role("heading", name="Old chat 01", level=1)).to_be_visible()
     expect(bubbles(page)).to_have_count(1)
