@@ -112,6 +112,8 @@ def key_row(page: Page, label: str) -> Locator:
 
 def check_key(page: Page, label: str, expected: str) -> Locator:
     """Press "Test connection" on a key's row and wait for its outcome line; returns the row."""
+    # Before htmx has loaded, the button posts the plain form and the outcome comes back as a page message.
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     key_row(page, label).get_by_role("button", name=f"Test connection of {label}").click()
     row = key_row(page, label)
     expect(row.get_by_role("status")).to_contain_text(expected)
