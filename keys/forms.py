@@ -89,6 +89,16 @@ class CredentialForm(forms.Form):
                 )
         return data
 
+    def endpoint_fields(self) -> dict:
+        """The cleaned address and secret, as the add and replace actions take them (valid forms only)."""
+        data = self.cleaned_data
+        return {
+            "base_url": data["base_url"],
+            "auth_style": data["auth_style"],
+            "auth_header": data["auth_header"],
+            "secret": data["api_key"],
+        }
+
 
 class RenameCredentialForm(forms.Form):
     label = forms.CharField(label="Label", max_length=80)

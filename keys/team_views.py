@@ -47,13 +47,7 @@ def shared_key_list(request):
             return _keys_page(request, form, status=400)
         data = form.cleaned_data
         credential = do_add_shared_key(
-            request.user,
-            preset=data["provider"],
-            label=data["label"],
-            base_url=data["base_url"],
-            auth_style=data["auth_style"],
-            auth_header=data["auth_header"],
-            secret=data["api_key"],
+            request.user, preset=data["provider"], label=data["label"], **form.endpoint_fields()
         )
         messages.success(
             request,
@@ -133,15 +127,7 @@ def shared_key_replace_secret(request, credential_id):
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
         return redirect("team_keys:key", credential_id=credential.pk)
-    data = form.cleaned_data
-    do_replace_shared_secret(
-        request.user,
-        credential,
-        secret=data["api_key"],
-        base_url=data["base_url"],
-        auth_style=data["auth_style"],
-        auth_header=data["auth_header"],
-    )
+    do_replace_shared_secret(request.user, credential, **form.endpoint_fields())
     done = Probe(
         True, "Secret replaced. Every grant uses it from the next request; it will not be shown again."
     )

@@ -44,13 +44,7 @@ def key_list(request):
         if form.is_valid():
             data = form.cleaned_data
             credential = do_add_credential(
-                request.user,
-                preset=data["provider"],
-                label=data["label"],
-                base_url=data["base_url"],
-                auth_style=data["auth_style"],
-                auth_header=data["auth_header"],
-                secret=data["api_key"],
+                request.user, preset=data["provider"], label=data["label"], **form.endpoint_fields()
             )
             messages.success(
                 request,
@@ -125,14 +119,7 @@ def key_replace_secret(request, credential_id):
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
         return redirect("keys:list")
-    data = form.cleaned_data
-    do_replace_secret(
-        credential,
-        secret=data["api_key"],
-        base_url=data["base_url"],
-        auth_style=data["auth_style"],
-        auth_header=data["auth_header"],
-    )
+    do_replace_secret(credential, **form.endpoint_fields())
     done = Probe(True, "Secret replaced. It is stored encrypted and will not be shown again.")
     if request.htmx:
         return _row_response(request, credential, check=done)
