@@ -12,6 +12,7 @@ from keys import crypto
 from keys.models import Credential
 from providers import client as provider_client
 from providers.errors import ProviderError
+from providers.http import new_client
 from providers.types import Endpoint, ModelInfo
 
 # Short words for the outcome, by ProviderError kind; the full sentence (with the action to take) follows them.
@@ -45,6 +46,13 @@ def endpoint_of(credential: Credential) -> Endpoint:
     )
 
 
+async def _list_models(endpoint: Endpoint, secret: str) -> list:
+    # A client of its own, closed at once: outside a server's loop (a test, a command) async_to_sync runs
+    # each call on a new loop, which would leave a loop's shared client behind unclosed.
+    async with new_client() as client:
+        return await provider_client.list_models(endpoint, secret, client=client)
+
+
 def probe_credential(credential: Credential) -> Probe:
     """List the key's models. Never raises for a provider or key problem: the outcome is in words."""
     try:
@@ -53,7 +61,7 @@ def probe_credential(credential: Credential) -> Probe:
         error = "The saved key can't be read any more — replace the secret."
         return Probe(False, f"Key unreadable — {error}", error=error)
     try:
-        models = async_to_sync(provider_client.list_models)(endpoint_of(credential), secret)
+        models = async_to_sync(_list_models)(endpoint_of(credential), secret)
     except ProviderError as exc:
         if exc.status == 404 and exc.kind in ("upstream", "model_not_found"):
             # Some OpenAI-compatible servers have no /models: the host answered, the key is checked on first use.

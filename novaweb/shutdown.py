@@ -1,8 +1,8 @@
 """Clean server shutdown under daphne.
 
 Daphne stops its Twisted reactor on SIGTERM/SIGINT. Before it does, this hook (1) ends every reply this
-process is relaying as `interrupted`, storing its text so far, and (2) lets every other pending asyncio
-task finish. Without (1) running replies are abandoned and lose up to a flush interval of text; without (2)
+process is relaying as `interrupted`, storing its text so far, and closes the connections to providers, and
+(2) lets every other pending asyncio task finish. Without (1) running replies are abandoned and lose up to a flush interval of text; without (2)
 coroutines still suspended at exit are garbage-collected during interpreter teardown, which crashed
 CPython 3.11 with a segmentation fault in our tests.
 """
@@ -15,8 +15,10 @@ DRAIN_SECONDS = 3.0
 
 async def _drain() -> None:
     from chat.relay import stop_all_relays
+    from providers import aclose_shared_client
 
     await stop_all_relays()
+    await aclose_shared_client()  # its open connections to providers, closed rather than dropped
     current = asyncio.current_task()
     pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
     for task in pending:

@@ -3,9 +3,9 @@
 A base URL is user input, so without a guard the server would send requests (and keys) wherever a user points
 it: at the cloud metadata service, a database on the private network, an admin port on loopback. The rule:
 https to public addresses only, unless the policy allows private addresses or plain http (local model
-servers). The check runs after DNS resolution, in the network backend, on the addresses the socket is then
-opened to: a host is resolved once and the connection goes to an address that was checked, so DNS rebinding
-between check and connect is not possible. Forms may refuse a URL earlier (`url_refusal`), without DNS.
+servers). The check runs after DNS resolution, in the transport's resolver (`providers.wire`), on the
+addresses the socket is then opened to: a host is resolved once and the connection goes to an address that
+was checked, so DNS rebinding between check and connect is not possible. Forms may refuse a URL earlier (`url_refusal`), without DNS.
 
 Plain Python: Django sets the policy once at start-up with `configure`.
 """
@@ -16,12 +16,9 @@ import asyncio
 import ipaddress
 import re
 import socket
-import ssl
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -184,86 +181,3 @@ async def resolve(host: str, port: int) -> list[str]:
     """The addresses `host` resolves to, in the resolver's order, without duplicates."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(info[4][0] for info in infos))
-
-
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, resolving each host once and connecting only to the checked addresses.
-
-    Every resolved address must be allowed, not just one: with a mixed answer (a public address and
-    127.0.0.1), which address a connection ends up on is the resolver's and the network's choice, so
-    allowing it would let an attacker's DNS pick loopback. TLS is unaffected by connecting to an address:
-    httpcore takes the certificate name (SNI) from the request URL's host, not from what connect_tcp got.
-    """
-
-    def __init__(self, policy: EgressPolicy | None = None) -> None:
-        self._policy = policy
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface names it so)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        policy = _effective(self._policy)
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        try:
-            async with asyncio.timeout_at(deadline):
-                addresses = await resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
-        for address in addresses:
-            refusal = address_refusal(host, ipaddress.ip_address(address.partition("%")[0]), policy)
-            if refusal:
-                raise EgressRefused(refusal)
-        error: Exception = httpcore.ConnectError(f"{host} resolves to no address")
-        for address in addresses:  # in order, as a resolving connect would; all of them were checked
-            remaining = None if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, remaining, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        raise error
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class EgressTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with a PinnedBackend under its pool, refusing plain http unless the policy allows it.
-
-    `policy` None means the configured one (`configure`), read at each use so the client outlives changes.
-    """
-
-    def __init__(
-        self,
-        limits: httpx.Limits,
-        policy: EgressPolicy | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        context = ssl_context or httpx.create_ssl_context(trust_env=False)
-        super().__init__(verify=context, limits=limits, trust_env=False)
-        self._policy = policy
-        # httpx 0.28 takes no network backend, so its pool is rebuilt as httpx builds it, with ours.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=PinnedBackend(policy),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        refusal = scheme_refusal(request.url.scheme, request.url.host, _effective(self._policy))
-        if refusal:
-            raise EgressRefused(refusal, request=request)
-        return await super().handle_async_request(request)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from providers.egress import EgressPolicy, EgressTransport
+from providers.egress import EgressPolicy
 from providers.errors import ProviderError
 from providers.presets import Preset
 from providers.types import Endpoint
+from providers.wire import AiohttpTransport
 
 LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=40, keepalive_expiry=30.0)
 USER_AGENT = "NovaWeb/0.1 (+httpx)"
@@ -62,7 +63,7 @@ def new_client(
         follow_redirects=False,
         trust_env=False,
         headers={"User-Agent": USER_AGENT},
-        transport=transport or EgressTransport(LIMITS, policy),
+        transport=transport or AiohttpTransport(LIMITS, policy),
     )
 
 

@@ -4,6 +4,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -145,10 +146,13 @@ def session_cookie_for(user) -> bytes:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
 
 
-@pytest.fixture
-def ws_connect():
-    """Open the conversation websocket through the real ASGI app, as `user`, from `origin`."""
+@pytest_asyncio.fixture
+async def ws_connect():
+    """Open the conversation websocket through the real ASGI app, as `user`, from `origin`. Afterwards the
+    test loop's provider client is closed, unless a reply is still streaming through it."""
+    from chat import relay
     from novaweb.asgi import application
+    from providers import aclose_shared_client
 
     opened = []
 
@@ -163,7 +167,9 @@ def ws_connect():
         opened.append(communicator)
         return communicator, connected
 
-    return connect
+    yield connect
+    if not relay.running_reply_ids():
+        await aclose_shared_client()
 
 
 @contextmanager

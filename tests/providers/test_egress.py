@@ -11,7 +11,7 @@ import datetime
 import ipaddress
 import ssl
 
-import httpcore
+import aiohttp
 import httpx
 import pytest
 import pytest_asyncio
@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from providers import NO_RETRY, ChatRequest, Endpoint, ProviderError, egress, list_models, stream_chat
-from providers.egress import STRICT, EgressPolicy, EgressTransport, address_kind, literal_address, url_refusal
+from providers.egress import STRICT, EgressPolicy, address_kind, literal_address, url_refusal
 from providers.http import LIMITS, new_client
+from providers.wire import AiohttpTransport
 
 from .helpers import FAST, FAST_RETRY, KEY, assert_no_secret, collect, collect_until_error, text_of, user
 
@@ -241,11 +242,11 @@ async def test_a_public_first_answer_never_leads_to_loopback(fp, monkeypatch):
     stub_resolver(monkeypatch, ["93.184.215.14"], ["127.0.0.1"])
     dialled: list[str] = []
 
-    async def connect_tcp(self, host, port, *args, **kwargs):
-        dialled.append(host)
-        raise httpcore.ConnectError("no network in tests")
+    async def start_connection(addr_infos, *args, **kwargs):
+        dialled.extend(info[4][0] for info in addr_infos)
+        raise OSError("no network in tests")
 
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    monkeypatch.setattr(aiohttp.connector.aiohappyeyeballs, "start_connection", start_connection)
     _, err = await failed_chat(STRICT, f"https://api.example.com:{fp.port}/novisurf/v1")
     assert err.kind == "unreachable" and fp.requests == []
     assert dialled == ["93.184.215.14"]
@@ -333,7 +334,7 @@ async def tls_server(tmp_path):
 async def test_tls_verifies_the_url_host_while_connecting_to_the_pinned_address(tls_server, monkeypatch):
     port, names, context = tls_server
     stub_resolver(monkeypatch, ["127.0.0.1"], ["127.0.0.1"])
-    transport = EgressTransport(LIMITS, EgressPolicy(allow_private=True), ssl_context=context)
+    transport = AiohttpTransport(LIMITS, EgressPolicy(allow_private=True), ssl_context=context)
     async with new_client(transport) as client:
         response = await client.get(f"https://provider.test:{port}/")
         assert response.text == "ok"

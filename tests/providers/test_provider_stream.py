@@ -19,7 +19,7 @@ from providers import (
     complete_text,
     stream_chat,
 )
-from tests.fakeprovider.replies import CANNED_REPLY, UTF8_REPLY
+from tests.fakeprovider.replies import CANNED_REPLY, PIECE_CHARS, UTF8_REPLY
 
 from .helpers import (
     KEY,
@@ -37,12 +37,14 @@ from .helpers import (
 @pytest.mark.asyncio
 @pytest.mark.parametrize("preset", ["novisurf", "novita", "openai"])
 async def test_canned_markdown_reply(fp, preset):
-    events = await chat(fp, "fake-model", preset=preset, params={"temperature": 9, "bogus": 1})
+    # 2 ms apart: a read returns every event that has arrived by then, so a burst could come as one piece.
+    events = await chat(fp, "fake-model~interval=2", preset=preset, params={"temperature": 9, "bogus": 1})
     assert text_of(events) == CANNED_REPLY
     assert all(isinstance(e, TextDelta) for e in events[:-1]) and len(events) > 10  # streamed in pieces
     end = end_of(events)
     assert end.finish_reason == "stop" and end.model == "fake-model"
-    assert end.usage == Usage(prompt_tokens=1, completion_tokens=len(events) - 1, credits=None, reported=True)
+    chunks = -(-len(CANNED_REPLY) // PIECE_CHARS)  # the fake counts one token per chunk it sent
+    assert end.usage == Usage(prompt_tokens=1, completion_tokens=chunks, credits=None, reported=True)
     sent = fp.requests[0]["json"]
     assert sent["stream"] is True and sent["temperature"] == 2.0 and "bogus" not in sent
     assert ("stream_options" in sent) == (preset == "openai")
