@@ -115,6 +115,19 @@ def _as_httpx_errors(request: httpx.Request, *, connecting: bool) -> Iterator[No
         raise error(str(exc), request=request) from None
 
 
+def _arrived_before(content: aiohttp.StreamReader) -> bytes:
+    """What arrived before the connection was cut but was not read yet. aiohttp raises the cut ahead of it;
+    with reads pulled the reader usually runs before the close is seen, but a cut must never lose text (a cut
+    reply is stored with what arrived). The reader's buffer is a private attribute, pinned by
+    tests/providers/test_wire.py."""
+    buffer = getattr(content, "_buffer", None)
+    if not buffer:
+        return b""
+    data = b"".join(bytes(part) for part in buffer)
+    buffer.clear()
+    return data
+
+
 class _ResponseBody(httpx.AsyncByteStream):
     """A response body read on demand: each read returns everything buffered since the last one."""
 
@@ -127,16 +140,25 @@ class _ResponseBody(httpx.AsyncByteStream):
         connection = self._response.connection
         protocol = connection.protocol if connection is not None else None
         while True:
+            cut: aiohttp.ClientPayloadError | None = None
             with _as_httpx_errors(self._request, connecting=False):
-                if protocol is not None and protocol.transport is not None:
-                    protocol.resume_reading()
-                chunk = await content.readany()
+                try:
+                    if protocol is not None and protocol.transport is not None:
+                        protocol.resume_reading()
+                    chunk = await content.readany()
+                except aiohttp.ClientPayloadError as exc:
+                    chunk, cut = _arrived_before(content), exc
+            if chunk:
+                pausable = cut is None and protocol is not None and protocol.transport is not None
+                if pausable and not content.is_eof():
+                    # Until the next read: what arrives meanwhile waits in the socket, read then in one go.
+                    protocol.pause_reading()
+                yield chunk
+            if cut is not None:
+                with _as_httpx_errors(self._request, connecting=False):
+                    raise cut
             if not chunk:
                 return
-            if protocol is not None and protocol.transport is not None and not content.is_eof():
-                # Until the next read: what arrives meanwhile waits in the socket, read then in one go.
-                protocol.pause_reading()
-            yield chunk
 
     async def aclose(self) -> None:
         # A body left unfinished (Stop, an error) closes the connection, so the provider stops generating;
