@@ -41,19 +41,21 @@ def model(args) -> str:
 
 async def via_stream_chat(args, base: str) -> int:
     from providers.client import stream_chat
+    from providers.http import new_client
     from providers.types import ChatRequest, Endpoint, TextDelta
 
     endpoint = Endpoint(preset="openai", base_url=base, auth_style="bearer", auth_header="")
     request = ChatRequest(model=model(args), messages=[{"role": "user", "content": "bench"}], params={})
     count = 0
 
-    async def one():
+    async def one(client):
         nonlocal count
-        async for event in stream_chat(endpoint, KEY, request):
+        async for event in stream_chat(endpoint, KEY, request, client=client):
             if isinstance(event, TextDelta):
-                count += 1
+                count += event.text.count("tok")  # a delta holds every event that arrived by the read
 
-    await asyncio.gather(*(one() for _ in range(args.streams)))
+    async with new_client() as client:
+        await asyncio.gather(*(one(client) for _ in range(args.streams)))
     return count
 
 

@@ -1,10 +1,9 @@
 """The wire under the httpx client: aiohttp speaks HTTP/1.1 to providers, httpx stays the API above it.
 
 Why not httpx's own transport: a reply is streamed as one HTTP chunk per event, and httpcore hands each chunk
-up through h11 and six generator layers (~100 µs of CPU per token). aiohttp parses in C and `readany()`
-returns everything that has arrived in one piece. Reading is pulled, not pushed: between two reads the
-socket is not read at all, so the events that pile up while the relay is busy (or pausing between frames)
-cost one wake-up and one read, not one each (see docs/benchmarks.md).
+up through h11 and six generator layers, one at a time, even when many have arrived. aiohttp parses in C
+and `readany()` returns everything that has arrived since the last read in one piece, so the events that
+pile up while the relay pauses between frames cost one pass up the stack, not one each (docs/benchmarks.md).
 
 Security stays where it was: the egress policy is checked on every address a host resolves to (and on
 literal addresses, which aiohttp never resolves), and the connection is opened to those checked
@@ -116,10 +115,9 @@ def _as_httpx_errors(request: httpx.Request, *, connecting: bool) -> Iterator[No
 
 
 def _arrived_before(content: aiohttp.StreamReader) -> bytes:
-    """What arrived before the connection was cut but was not read yet. aiohttp raises the cut ahead of it;
-    with reads pulled the reader usually runs before the close is seen, but a cut must never lose text (a cut
-    reply is stored with what arrived). The reader's buffer is a private attribute, pinned by
-    tests/providers/test_wire.py."""
+    """What arrived before the connection was cut but was not read yet (while the relay pauses between
+    frames, say). aiohttp raises the cut ahead of it, and a cut must never lose text (a cut reply is stored
+    with what arrived). The reader's buffer is a private attribute, pinned by tests/providers/test_wire.py."""
     buffer = getattr(content, "_buffer", None)
     if not buffer:
         return b""
@@ -129,7 +127,7 @@ def _arrived_before(content: aiohttp.StreamReader) -> bytes:
 
 
 class _ResponseBody(httpx.AsyncByteStream):
-    """A response body read on demand: each read returns everything buffered since the last one."""
+    """A response body: each read returns everything that arrived since the last one."""
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response = response
@@ -137,22 +135,14 @@ class _ResponseBody(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
-        connection = self._response.connection
-        protocol = connection.protocol if connection is not None else None
         while True:
             cut: aiohttp.ClientPayloadError | None = None
             with _as_httpx_errors(self._request, connecting=False):
                 try:
-                    if protocol is not None and protocol.transport is not None:
-                        protocol.resume_reading()
                     chunk = await content.readany()
                 except aiohttp.ClientPayloadError as exc:
                     chunk, cut = _arrived_before(content), exc
             if chunk:
-                pausable = cut is None and protocol is not None and protocol.transport is not None
-                if pausable and not content.is_eof():
-                    # Until the next read: what arrives meanwhile waits in the socket, read then in one go.
-                    protocol.pause_reading()
                 yield chunk
             if cut is not None:
                 with _as_httpx_errors(self._request, connecting=False):
