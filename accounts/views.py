@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.actions import ActionError, check_sign_up, do_sign_up, hash_token, policy_sentence
@@ -112,8 +112,12 @@ sign_in = login_not_required(
 
 
 @pending_allowed
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sign_out(request):
+    if request.method == "GET":
+        # The header's link posts through htmx; followed before htmx has loaded (or without JavaScript), it
+        # arrives as a GET. Signing out stays a POST (a link elsewhere must not sign anyone out): ask.
+        return TemplateResponse(request, "accounts/sign_out.html")
     logout(request)
     if request.htmx:
         return HttpResponseClientRedirect(resolve_url("accounts:sign_in"))

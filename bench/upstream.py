@@ -6,12 +6,13 @@
 Starts the fake provider (core 1), then on core 0 reads `--streams` concurrent replies of `--tokens` tokens,
 `--interval-ms` apart (so, as with a real provider, most network reads carry one event), in four ways:
 
-- `stream_chat`: NovaWeb's `providers.client.stream_chat` (httpx + our byte-level SSE splitter + deadline + JSON);
-- `httpx aiter_raw`: httpx, raw chunks only, no SSE parsing (the floor for anything built on httpx);
-- `httpx aiter_raw + bytes SSE`: httpx, with a minimal SSE split and json.loads per event;
+- `stream_chat`: NovaWeb's `providers.client.stream_chat` (httpx over aiohttp, `providers/wire.py`, + our
+  byte-level SSE splitter + deadline + JSON);
+- `httpx aiter_raw`: httpx with its own transport (httpcore), raw chunks only, no SSE parsing;
+- `httpx aiter_raw + bytes SSE`: the same, with a minimal SSE split and json.loads per event;
 - `asyncio streams`: a bare HTTP/1.1 chunked reader on asyncio streams, same minimal SSE split + json.loads.
 
-and prints this process's CPU seconds per 1,000 events for each. Nothing of daphne or the database is involved.
+and prints this process's µs of CPU per event for each. Nothing of daphne or the database is involved.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ ROUTES = {
     "accounts:sign_up": [get(PUBLIC)],
     "accounts:sign_in": [get(PUBLIC)],
     "accounts:invite": [get(PUBLIC, token="token")],
-    "accounts:sign_out": [post(SIGN_OUT)],
+    "accounts:sign_out": [get(PENDING_TOO), post(SIGN_OUT)],
     "accounts:waiting": [get(PENDING_TOO)],
     # chat
     "chat:home": [get(SIGNED_IN)],

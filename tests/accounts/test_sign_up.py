@@ -81,6 +81,10 @@ def test_wrong_password_is_refused_with_a_message(client, alice):
 
 
 @pytest.mark.django_db
-def test_sign_out_is_post_only(client, alice):
+def test_following_the_sign_out_link_without_htmx_asks_and_signs_out_only_on_post(client, alice):
     client.force_login(alice)
-    assert client.get(reverse("accounts:sign_out")).status_code == 405
+    page = client.get(reverse("accounts:sign_out"))
+    assert page.status_code == 200 and b"Sign out?" in page.content
+    assert client.get(reverse("chat:home")).status_code == 200  # still signed in
+    client.post(reverse("accounts:sign_out"))
+    assert client.get(reverse("chat:home")).status_code == 302

@@ -16,6 +16,7 @@ from tests.e2e.ui import (
     pick_key,
     send,
     sign_up,
+    wait_for_htmx,
     wait_until_done,
 )
 
@@ -156,6 +157,7 @@ def test_replace_secret_and_chat_defaults(page, fake_provider):
     # Chat defaults: the key picker swaps in its provider's parameters.
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Chat defaults").click()
     expect(page.get_by_role("heading", name="Chat defaults")).to_be_visible()
+    wait_for_htmx(page)  # picking a key asks the server for its provider's parameters
     page.get_by_label("Key", exact=True).select_option(label="Kit · NovaKit")
     expect(page.get_by_label("Web search")).to_be_visible()
     page.get_by_label("Model", exact=True).fill("openai/gpt-4o-mini")

@@ -38,7 +38,14 @@ def sign_in(page: Page, username: str = "alice", password: str = PASSWORD) -> No
     page.get_by_role("button", name="Sign in").click()
 
 
+def wait_for_htmx(page: Page) -> None:
+    """Until the page has loaded htmx, as a person waits for a page to finish loading before using it (before
+    that, htmx controls act as their plain HTML fallbacks)."""
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
+
+
 def sign_out(page: Page) -> None:
+    wait_for_htmx(page)
     page.get_by_role("link", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
@@ -113,7 +120,7 @@ def key_row(page: Page, label: str) -> Locator:
 def check_key(page: Page, label: str, expected: str) -> Locator:
     """Press "Test connection" on a key's row and wait for its outcome line; returns the row."""
     # Before htmx has loaded, the button posts the plain form and the outcome comes back as a page message.
-    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
+    wait_for_htmx(page)
     key_row(page, label).get_by_role("button", name=f"Test connection of {label}").click()
     row = key_row(page, label)
     expect(row.get_by_role("status")).to_contain_text(expected)
