@@ -47,7 +47,8 @@ def current_policy() -> EgressPolicy:
     return _policy
 
 
-def _effective(policy: EgressPolicy | None) -> EgressPolicy:
+def effective_policy(policy: EgressPolicy | None) -> EgressPolicy:
+    """`policy`, or the configured one when None (clients built without one follow later changes)."""
     return _policy if policy is None else policy
 
 

@@ -28,7 +28,7 @@ from providers.egress import (
     EgressPolicy,
     EgressRefused,
     address_refusal,
-    current_policy,
+    effective_policy,
     literal_address,
     scheme_refusal,
 )
@@ -52,7 +52,7 @@ class PolicyResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        policy = self._policy or current_policy()
+        policy = effective_policy(self._policy)
         addresses = await egress.resolve(host, port)
         if not addresses:
             raise OSError(f"{host} resolves to no address")
@@ -136,19 +136,17 @@ class _ResponseBody(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
         while True:
-            cut: aiohttp.ClientPayloadError | None = None
             with _as_httpx_errors(self._request, connecting=False):
                 try:
                     chunk = await content.readany()
-                except aiohttp.ClientPayloadError as exc:
-                    chunk, cut = _arrived_before(content), exc
-            if chunk:
-                yield chunk
-            if cut is not None:
-                with _as_httpx_errors(self._request, connecting=False):
-                    raise cut
+                except aiohttp.ClientPayloadError:
+                    leftover = _arrived_before(content)
+                    if leftover:
+                        yield leftover
+                    raise
             if not chunk:
                 return
+            yield chunk
 
     async def aclose(self) -> None:
         # A body left unfinished (Stop, an error) closes the connection, so the provider stops generating;
@@ -191,7 +189,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     def _check(self, request: httpx.Request) -> None:
-        policy = self._policy or current_policy()
+        policy = effective_policy(self._policy)
         host = request.url.host
         refusal = scheme_refusal(request.url.scheme, host, policy)
         ip = literal_address(host)
