@@ -32,6 +32,14 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
         )
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Django's PBKDF2 costs ~0.4 s per password here and most tests make two people; how a password is
+    hashed is Django's to test. The browser tests' daphne uses the same hasher (tests/e2e/settings.py), so
+    people made here can sign in there."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def fake_provider():
     from tests.fakeprovider import FakeProvider

@@ -139,6 +139,7 @@ def test_refused_changes_send_nothing(admin, django_capture_on_commit_callbacks)
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.server_pg
 def test_two_admins_demoting_each_other_at_once_leave_one_admin():
     first = do_sign_up("root", PASSWORD)
     second = do_sign_up("alice", PASSWORD)

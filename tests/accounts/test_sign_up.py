@@ -29,6 +29,7 @@ def test_first_person_to_sign_up_is_admin_and_later_ones_are_members(client):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.server_pg
 def test_simultaneous_first_sign_ups_make_exactly_one_admin():
     barrier = threading.Barrier(8)
     errors = []

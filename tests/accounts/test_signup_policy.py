@@ -186,6 +186,7 @@ def test_policy_changes_are_audited(admin):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.server_pg
 def test_one_invite_link_used_at_once_by_many_makes_one_account():
     admin = do_sign_up("root", PASSWORD)
     do_set_signup_policy(admin, Workspace.SignupPolicy.INVITE)

@@ -7,7 +7,7 @@ from chat import search, search_typos
 from chat.models import Message
 from tests.chat.searching import chat, found, marked, passage_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from chat import search_typos
 from chat.models import Folder
 from tests.chat.searching import chat, found
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from chat.models import Conversation, Message
 from tests.chat.searching import chat, found
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 
 
 def sql(query, *params):

@@ -5,7 +5,7 @@ import pytest
 from chat import search, search_typos
 from tests.chat.searching import chat, found, passage_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 
 
 @pytest.fixture

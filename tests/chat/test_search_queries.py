@@ -9,7 +9,7 @@ from chat import search, search_typos
 from chat.search_query import MAX_QUERY_CHARS, TsQuery, lexeme_literal, parse, to_tsquery
 from tests.chat.searching import chat, found
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from chat import search, search_typos
 from chat.models import SearchTerm
 from tests.chat.searching import chat, found
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 
 
 @pytest.fixture

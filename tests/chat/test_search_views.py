@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from tests.chat.searching import chat
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.server_pg]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 

@@ -171,6 +171,7 @@ def test_a_cursor_round_trips_to_the_microsecond():
     assert Key.decode("") is None and Key.decode(None) is None
 
 
+@pytest.mark.server_pg
 def test_the_list_query_reads_the_sidebar_index(alice):
     """The order and filter match `conversation_sidebar`, so PostgreSQL can read a page straight from it
     (forced here: on a handful of rows it would rightly prefer a scan)."""

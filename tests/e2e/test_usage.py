@@ -6,7 +6,6 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -20,12 +19,6 @@ LIGHT_BG = "rgb(247, 247, 249)"
 DARK_BG = "rgb(15, 17, 23)"
 TODAY = timezone.localdate()
 MODELS = ["gpt-4o-mini", "llama-3.3-70b", "claude-haiku", "mistral-small"]
-
-
-@pytest.fixture(autouse=True)
-def _same_hasher_as_the_server(settings):
-    """People made here sign in through daphne, which runs with tests/e2e/settings.py's hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def a_month_of_usage():

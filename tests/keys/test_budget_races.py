@@ -15,7 +15,7 @@ from keys import ledger
 from keys.models import UsageEntry
 from tests.keys.sending import send
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server_pg]
 
 SENDS = 20
 ROOM_FOR = 5

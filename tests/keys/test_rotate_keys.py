@@ -21,11 +21,6 @@ def canary(n: int) -> str:
     return f"sk-CANARY-rotate-{n:03}-9c8b7a6f"
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def keyring(settings):
     """Set NOVAWEB_ENCRYPTION_KEYS (newest first) as a deployment would, and start reading it afresh."""

@@ -16,12 +16,6 @@ from tests.keys.ledger import add_usage, at, key, usage
 TODAY = timezone.localdate()
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    """These tests sign people in with force_login: a slow password hash buys nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(make_user):
     return make_user("admin"), make_user("alice"), make_user("bob")  # the first is the admin

@@ -25,12 +25,6 @@ def report_of(viewer, period=LAST_30, *, everyone=True, dimension="person", metr
     return build_report(entries, period, dimension=dimension, metric=metric, owners=everyone)
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    """These tests sign people in with force_login: a slow password hash buys nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin(make_user):
     return make_user("admin")  # the first to sign up is the admin
