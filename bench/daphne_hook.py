@@ -143,6 +143,8 @@ def _trace(path: str) -> None:
             _consumer,
         )
     _wrap_sync(consumers.ConversationConsumer, "_messages", "messages query (db thread)")
+    if hasattr(consumers.ConversationConsumer, "_begin_send"):
+        _wrap_sync(consumers.ConversationConsumer, "_begin_send", "begin_send (db thread)", _consumer)
     _wrap_async(relay.Relay, "_send_pending", "relay.send_pending")
 
     original_append = relay.Relay._append
@@ -197,7 +199,9 @@ def summarise(path: Path) -> None:
 
 
 def _reply_paths(events: list[dict]) -> None:
-    """Per reply: receive → send stored → reply_context queued/ran → first token → first delta frame."""
+    """Per reply: receive → the first database trip → the provider call → first token → first delta frame.
+    A send planned before it commits (chat.actions.plan_send) calls the provider when `begin_send` returns and
+    commits meanwhile; one that commits first calls it after `reply_context`."""
     by_reply, by_consumer = defaultdict(dict), defaultdict(list)
     for e in events:
         reply, consumer = e.get("reply"), e.get("consumer")
@@ -206,40 +210,58 @@ def _reply_paths(events: list[dict]) -> None:
             by_reply[reply].setdefault("consumer", consumer)
         elif reply is not None:
             by_reply[reply].setdefault(e["name"], e)
-        if consumer is not None and e["name"] in ("consumer.receive", "consumer.message_created"):
+        if consumer is not None and e["name"] in (
+            "consumer.receive",
+            "consumer.message_created",
+            "begin_send (db thread)",
+        ):
             by_consumer[consumer].append(e)
     steps = defaultdict(list)
-    blocked = 0
+    blocked = planned = 0
     for parts in by_reply.values():
         send, ctx, first, delta = (parts.get(k) for k in ("do_send_message", "reply_context",
                                                             "relay.first_token", "delta"))  # fmt: skip
-        if not (send and ctx and first and delta):
+        if not (send and first and delta):
             continue
         mine = by_consumer.get(parts["consumer"], [])
         recv = max((e for e in mine if e["name"] == "consumer.receive" and e["start"] <= send["start"]),
                    key=lambda e: e["start"], default=None)  # fmt: skip
         if recv is None:
             continue
+        begin = max((e for e in mine if e["name"] == "begin_send (db thread)"
+                     and recv["start"] <= e["start"] <= send["start"]),
+                    key=lambda e: e["start"], default=None)  # fmt: skip
         created = min((e for e in mine if e["name"] == "consumer.message_created" and e["start"] >= recv["start"]),
                       key=lambda e: e["start"], default=None)  # fmt: skip
-        steps["receive → do_send_message starts (frame checks, queue)"].append(send["start"] - recv["start"])
-        steps["do_send_message (in the worker thread)"].append(send["end"] - send["start"])
-        steps["→ reply_context starts (queue for the worker thread)"].append(ctx["start"] - send["end"])
-        steps["reply_context"].append(ctx["end"] - ctx["start"])
-        steps["→ first token from the provider"].append(first["start"] - ctx["end"])
+        first_trip = begin or send
+        steps["receive → first database trip starts (frame checks, queue)"].append(
+            first_trip["start"] - recv["start"]
+        )
+        if begin:
+            steps["begin_send: session re-check + plan (reads), or the whole send"].append(
+                begin["end"] - begin["start"]
+            )
+        steps["do_send_message (planned sends: while the provider thinks)"].append(
+            send["end"] - send["start"]
+        )
+        if ctx:
+            steps["reply_context (sends that commit first)"].append(ctx["end"] - ctx["start"])
+        called = ctx["end"] if ctx else begin["end"] if begin else send["end"]
+        planned += ctx is None and begin is not None
+        steps["provider called → first token"].append(first["start"] - called)
         steps["first token → consumer.reply_delta starts"].append(delta["start"] - first["start"])
         steps["receive → first delta sent (total)"].append(delta["end"] - recv["start"])
         if created and created["end"] > first["start"]:
             blocked += 1
     if not steps:
         return
-    count = len(next(iter(steps.values())))
-    print(f"\n  the path of each reply to its first delta frame ({count} replies), ms:")
-    print(f"    {'step':58} {'p50':>8} {'p90':>8} {'max':>8}")
+    count = len(steps["receive → first delta sent (total)"])
+    print(f"\n  the path of each reply to its first delta frame ({count} replies, {planned} planned), ms:")
+    print(f"    {'step':66} {'n':>4} {'p50':>8} {'p90':>8} {'max':>8}")
     for name, values in steps.items():
         values = sorted(v * 1000 for v in values)
         p90 = values[min(len(values) - 1, int(len(values) * 0.9))]
-        print(f"    {name:58} {statistics.median(values):8.1f} {p90:8.1f} {values[-1]:8.1f}")
+        print(f"    {name:66} {len(values):4d} {statistics.median(values):8.1f} {p90:8.1f} {values[-1]:8.1f}")
     print(
         f"    replies whose page was still in message_created when the first token came: {blocked} of {count}"
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from chat import billing
 from chat.broadcast import conversation_group, reply_control_group, send_to_group_on_commit
+from chat.history import ReplyContext, history_path, request_context
 from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
 from keys import ledger
@@ -148,6 +149,78 @@ def do_set_chat_options(conversation: Conversation, credential: Credential, form
     return conversation
 
 
+@dataclass(frozen=True)
+class SendPlan:
+    """What a send will ask the provider, read before anything is written, so that the call can start while
+    the send commits. `leaf_id` is the message the new one will follow; the plan holds only if the committed
+    send follows it too."""
+
+    leaf_id: int | None
+    context: ReplyContext
+
+    def holds_for(self, result: "SendResult") -> bool:
+        return (
+            result.created
+            and result.user_message.parent_id == self.leaf_id
+            and result.reply.credential_id == self.context.credential_id
+        )
+
+
+def plan_send(
+    user,
+    conversation: Conversation,
+    *,
+    text: str,
+    client_id: uuid.UUID,
+    credential_id,
+    model: str,
+    options=None,
+    max_chars: int,
+) -> SendPlan | None:
+    """The request a send will make, from reads only (ActionError as do_send_message would raise it).
+
+    None when the send must commit before anything goes upstream: on a shared key the budget's reservation
+    decides the request (its max_tokens) and must admit it first; a repeated send (same client id) or a
+    reply still streaming will not make a new request at all; a deleted conversation gets do_send_message's
+    words. Anything that changes between this read and the commit (another tab's send) fails `holds_for`.
+    """
+    text, credential, model, images, params, mode = _cleaned_send(
+        user, text=text, credential_id=credential_id, model=model, options=options, max_chars=max_chars
+    )
+    if credential.is_shared:
+        return None
+    row = (
+        Conversation.objects.filter(pk=conversation.pk, deleted_at__isnull=True)
+        .values_list("current_leaf_id")
+        .first()
+    )
+    if row is None:
+        return None
+    leaf = row[0]
+    path = history_path(conversation.pk, leaf)
+    if path and (path[-1].is_streaming or any(m.client_id == client_id for m in path)):
+        return None
+    pending = Message(role=Message.Role.USER, content=text, images=images)
+    context = request_context(
+        credential, conversation, [*path, pending], mode=mode, model=model, params=params
+    )
+    return SendPlan(leaf, context)
+
+
+def _cleaned_send(user, *, text, credential_id, model, options, max_chars):
+    """A send's message, key, model, images, parameters and mode, checked and cleaned (ActionError if not)."""
+    typed = text
+    text, credential, model = check_send(
+        user, text=text, credential_id=credential_id, model=model, max_chars=max_chars
+    )
+    options = options if options is not None else {}
+    images = check_images(credential, model, options.get("images"))
+    params, mode = chat_options(credential, options)
+    if mode == Conversation.Mode.TEXT:
+        text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
+    return text, credential, model, images, params, mode
+
+
 def do_send_message(
     user,
     conversation: Conversation,
@@ -165,15 +238,9 @@ def do_send_message(
     the conversation's settings too. A repeated send with the same client id returns the first result. Only
     one reply per conversation streams at a time.
     """
-    typed = text
-    text, credential, model = check_send(
-        user, text=text, credential_id=credential_id, model=model, max_chars=max_chars
+    text, credential, model, images, params, mode = _cleaned_send(
+        user, text=text, credential_id=credential_id, model=model, options=options, max_chars=max_chars
     )
-    options = options if options is not None else {}
-    images = check_images(credential, model, options.get("images"))
-    params, mode = chat_options(credential, options)
-    if mode == Conversation.Mode.TEXT:
-        text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
     try:
         with transaction.atomic():
             locked = _lock_conversation(conversation)

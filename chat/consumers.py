@@ -166,23 +166,32 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._error("Your session has ended — sign in again to keep chatting. Your text is still here.")
         await self.close(code=4401)
 
-    def _save_send(self, data, options):
-        """The session re-check, the send action and, for a new reply, what its relay needs: one trip to a
-        database thread, so the provider is called as soon as the rows are committed. None if the session
-        has ended (nothing is stored)."""
+    def _send_args(self, data, options) -> dict:
+        return {
+            "text": data["message"],
+            "client_id": data["client_id"],
+            "credential_id": data["credential"],
+            "model": data["model"] or "",
+            "options": options,
+            "max_chars": settings.NOVAWEB_MAX_MESSAGE_CHARS,
+        }
+
+    def _begin_send(self, data, options):
+        """A send's first trip to a database thread: the session re-check, then the plan of its request (reads
+        only; the provider is called as soon as it returns, and the send commits meanwhile). Where a send must
+        commit before anything goes upstream (actions.plan_send says when), the whole send, as
+        `_commit_send` returns it. None if the session has ended (nothing is stored)."""
         if not self._session_still_valid():
             return None
-        result = actions.do_send_message(
-            self.user,
-            self.conversation,
-            text=data["message"],
-            client_id=data["client_id"],
-            credential_id=data["credential"],
-            model=data["model"] or "",
-            options=options,
-            max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
-        )
-        return result, relay.load_context(result.reply.id) if result.created else None
+        plan = actions.plan_send(self.user, self.conversation, **self._send_args(data, options))
+        return plan if plan is not None else self._commit_send(data, options)
+
+    def _commit_send(self, data, options, plan: actions.SendPlan | None = None):
+        """The send action; for a new reply that the plan's call does not fit, what its relay needs."""
+        result = actions.do_send_message(self.user, self.conversation, **self._send_args(data, options))
+        if not result.created or (plan is not None and plan.holds_for(result)):
+            return result, None
+        return result, relay.load_context(result.reply.id)
 
     def _session_still_valid(self) -> bool:
         """Re-checked on every frame: signing out, a password change, deactivation or being sent back to
@@ -206,21 +215,44 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             else:
                 await self._session_ended()
             return
+        data = form.cleaned_data
         try:
             # The rest of the frame is the composer's options (parameters, mode, images): the action cleans it.
-            saved = await _db(self._save_send)(form.cleaned_data, content)
+            begun = await _db(self._begin_send)(data, content)
+            if begun is None:
+                await self._session_ended()
+                return
+            if isinstance(begun, actions.SendPlan):
+                result = await self._commit_planned(data, content, begun)
+            else:
+                result, context = begun
+                if result.created:
+                    relay.start_relay(result.reply.id, context)
         except actions.ActionError as exc:
             await self._error(str(exc))
             return
-        if saved is None:
-            await self._session_ended()
-            return
-        result, context = saved
         if result.created:
             self.sent[result.reply.id] = 0
-            relay.start_relay(result.reply.id, context)
         # This page's composer is cleared and gets a fresh id for its next send.
         await self.send(text_data=render_partial("composer-reset", {"client_id": uuid.uuid4()}))
+
+    async def _commit_planned(self, data, content, plan: actions.SendPlan) -> actions.SendResult:
+        """Call the provider now and commit the send meanwhile. The call is kept if the committed send is the
+        one it was planned for; otherwise (refused, a repeat, overtaken by another tab's send) it is
+        abandoned unseen, and a new reply gets a relay of its own."""
+        early = relay.start_early(plan.context)
+        try:
+            result, context = await _db(self._commit_send)(data, content, plan)
+        except BaseException:
+            early.abandon()
+            raise
+        if context is None and result.created:
+            early.attach(result.reply.id)
+        else:
+            early.abandon()
+            if result.created:
+                relay.start_relay(result.reply.id, context)
+        return result
 
     async def _stop_reply(self, content):
         form = ReplyActionForm(content)

@@ -8,14 +8,18 @@ from chat.models import Conversation, Message
 from chat.window import MessageTree
 from providers.types import ChatRequest, Endpoint, TextRequest
 
+# What a request is built from (request_context) and what plan_send checks; a message's other fields (its
+# search vector above all) would cost more to load than everything else in the request.
+_REQUEST_FIELDS = ("conversation_id", "parent_id", "role", "content", "state", "images", "client_id")
 
-def message_path(conversation: Conversation, leaf_id: int | None = None) -> list[Message]:
-    """Messages from the root to `leaf_id` (default: the conversation's current leaf), oldest first.
 
-    The walk reads ids and parents only; full rows are loaded for the path, not for every branch.
+def history_path(conversation_id: int, leaf_id: int | None) -> list[Message]:
+    """Messages from the root to `leaf_id`, oldest first ([] for none), with the fields a request needs.
+
+    The walk reads ids and parents only; rows are loaded for the path, not for every branch.
     """
-    tree = MessageTree(conversation.pk)
-    return tree.load(tree.path(leaf_id or conversation.current_leaf_id))
+    tree = MessageTree(conversation_id)
+    return tree.load(tree.path(leaf_id), fields=_REQUEST_FIELDS)
 
 
 def with_versions(messages: list[Message]) -> list[Message]:
@@ -41,7 +45,7 @@ _CONTEXT_STATES = {Message.State.DONE, Message.State.STOPPED, Message.State.INTE
 class ReplyContext:
     """Everything a relay needs to stream one reply. The secret stays encrypted until the call."""
 
-    message_id: int
+    message_id: int | None  # None while its send is still committing (the call may already be under way)
     conversation_id: int
     credential_id: int
     endpoint: Endpoint
@@ -69,17 +73,39 @@ def reply_context(message_id: int) -> ReplyContext:
     if credential is None:
         raise ReplyNotPossible("The key chosen for this chat was deleted — pick another key and send again.")
     conversation = reply.conversation
+    return request_context(
+        credential,
+        conversation,
+        history_path(conversation.pk, reply.parent_id),
+        mode=conversation.mode,
+        model=reply.model,
+        params=reply.params,
+        prefix=reply.content,  # non-empty only when continuing: the model carries on from it
+        message_id=reply.id,
+    )
+
+
+def request_context(
+    credential,
+    conversation: Conversation,
+    path: list[Message],
+    *,
+    mode: str,
+    model: str,
+    params: dict,
+    prefix: str = "",
+    message_id: int | None = None,
+) -> ReplyContext:
+    """The request for a reply that follows `path` (root first), and what its relay needs to make it.
+    `message_id` is None for a send that has not committed yet (chat.actions.plan_send)."""
     usable = [
-        m
-        for m in message_path(conversation, reply.parent_id)
-        if m.content and (m.role != Message.Role.ASSISTANT or m.state in _CONTEXT_STATES)
+        m for m in path if m.content and (m.role != Message.Role.ASSISTANT or m.state in _CONTEXT_STATES)
     ]
     user = provider_user_id(conversation.owner_id)
-    prefix = reply.content  # non-empty only when continuing: the model carries on from it
-    if conversation.mode == Conversation.Mode.TEXT:
+    if mode == Conversation.Mode.TEXT:
         # Text completion continues one document: every prompt and continuation so far, in order.
         prompt = "".join(m.content for m in usable) + prefix
-        request = TextRequest(model=reply.model, prompt=prompt, params=dict(reply.params), user=user)
+        request = TextRequest(model=model, prompt=prompt, params=dict(params), user=user)
     else:
         history = []
         for m in usable:
@@ -89,10 +115,10 @@ def reply_context(message_id: int) -> ReplyContext:
             history.append(item)
         if prefix:
             history.append({"role": "assistant", "content": prefix})
-        request = ChatRequest(model=reply.model, messages=history, params=dict(reply.params), user=user)
+        request = ChatRequest(model=model, messages=history, params=dict(params), user=user)
     return ReplyContext(
-        message_id=reply.id,
-        conversation_id=reply.conversation_id,
+        message_id=message_id,
+        conversation_id=conversation.pk,
         credential_id=credential.id,
         endpoint=Endpoint(
             preset=credential.preset,

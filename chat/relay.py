@@ -9,6 +9,7 @@ what it already has and notice a gap (then it asks for a snapshot).
 """
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 # This process's relays by reply id. Holding the task here keeps it alive after the socket that
 # started it has gone.
 _running: dict[int, "Relay"] = {}
+# Relays whose send has not committed yet (start_early); held for the same reason.
+_early: set["Relay"] = set()
 
 HEARTBEAT_SECONDS = 10.0
 # A read that took longer than this waited for the network; one served from httpx's buffer takes ~50 µs.
@@ -59,6 +62,17 @@ def load_context(message_id: int) -> ReplyContext | None:
         return None
 
 
+def start_early(context: ReplyContext) -> "Relay":
+    """Start the provider call of a send that is still committing (`context` from chat.actions.plan_send).
+    What arrives is held until `attach` names the reply; `abandon` ends the call with nothing stored or
+    shown. The send's database work then runs while the provider thinks instead of before it."""
+    relay = Relay(None, context)
+    _early.add(relay)
+    relay.task = asyncio.get_running_loop().create_task(relay.run(), name="relay-early")
+    relay.task.add_done_callback(lambda _task: _early.discard(relay))
+    return relay
+
+
 def start_relay(message_id: int, context: ReplyContext | None = None) -> "Relay":
     """Start streaming reply `message_id` on the running loop (no-op if this process already does)."""
     relay = _running.get(message_id)
@@ -82,10 +96,13 @@ async def stop_all_relays() -> None:
 
 
 class Relay:
-    def __init__(self, message_id: int, context: ReplyContext | None = None):
+    def __init__(self, message_id: int | None, context: ReplyContext | None = None):
         self.message_id = message_id
         self._context = context
         self.task: asyncio.Task | None = None
+        # Started early: resolves True when the send has committed (attach), False when it has not (abandon).
+        self._attached: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._group: str | None = None  # the conversation's group; nothing is sent before the reply exists
         self._parts: list[str] = []  # all text so far
         self._length = 0  # characters so far
         self._sent = 0  # characters already broadcast
@@ -97,6 +114,21 @@ class Relay:
         self._frame_due = 0.0  # loop time after which a burst sends its next frame
 
     # --- control from outside ---------------------------------------------------------------------------
+    def attach(self, message_id: int) -> None:
+        """The send committed: this relay is reply `message_id` from now on."""
+        if self._attached.done():
+            return
+        self.message_id = message_id
+        self._context = dataclasses.replace(self._context, message_id=message_id)
+        _running[message_id] = self
+        self.task.add_done_callback(lambda _task: _running.pop(message_id, None))
+        self._attached.set_result(True)
+
+    def abandon(self) -> None:
+        """The send did not commit (refused, a repeat, or overtaken by another): end the call silently."""
+        if not self._attached.done():
+            self._attached.set_result(False)
+
     def stop(self) -> None:
         self._cancel_stream("stop")
 
@@ -118,11 +150,24 @@ class Relay:
     async def run(self) -> None:
         layer = get_channel_layer()
         self._layer = layer
-        try:
-            context = self._context or await _db(reply_context)(self.message_id)
-        except (Message.DoesNotExist, ReplyNotPossible) as exc:
-            await self._finish(actions.ReplyOutcome(state=Message.State.FAILED, text="", error=str(exc)))
-            return
+        if self.message_id is None:
+            # Started early: the call goes out now; the stream's text is held until the send has committed.
+            self._stream_task = asyncio.create_task(self._stream(self._context))
+            try:
+                attached = await self._attached
+            except asyncio.CancelledError:
+                attached = False
+            if not attached:
+                self._stream_task.cancel()
+                await asyncio.gather(self._stream_task, return_exceptions=True)
+                return
+            context = self._context
+        else:
+            try:
+                context = self._context or await _db(reply_context)(self.message_id)
+            except (Message.DoesNotExist, ReplyNotPossible) as exc:
+                await self._finish(actions.ReplyOutcome(state=Message.State.FAILED, text="", error=str(exc)))
+                return
         if context.prefix:  # continuing: the reply so far is already stored and on every page
             self._parts = [context.prefix]
             self._length = self._sent = self._flushed = len(context.prefix)
@@ -131,7 +176,12 @@ class Relay:
         await layer.group_add(reply_control_group(self.message_id), self._control)
         helpers = [asyncio.create_task(self._listen()), asyncio.create_task(self._flush_loop())]
         try:
-            self._stream_task = asyncio.create_task(self._stream(context))
+            if self._stream_task is None:
+                self._stream_task = asyncio.create_task(self._stream(context))
+            else:  # what arrived while the send committed goes out now, not with the next token
+                if self._status:
+                    await self._set_status(self._status)
+                await self._send_pending()
             if self._end_reason:
                 self._stream_task.cancel()
             try:
@@ -250,12 +300,14 @@ class Relay:
 
     async def _set_status(self, status: str) -> None:
         self._status = status
+        if self._group is None:
+            return  # started early and not attached yet: sent when it is
         await self._layer.group_send(
             self._group, {"type": "reply.status", "message_id": self.message_id, "text": status}
         )
 
     async def _send_pending(self) -> None:
-        if not self._unsent:
+        if not self._unsent or self._group is None:
             return
         chunk, self._unsent = "".join(self._unsent), []
         offset, self._sent = self._sent, self._sent + len(chunk)
