@@ -12,7 +12,7 @@ from chat.organising_views import viewing
 from chat.sidebar import Key, chats_page, deleted_rows, sidebar_context
 from chat.window import path_window
 from keys.access import access_usable_credential
-from keys.granted import granted_keys
+from keys.granted import granted_keys, offered_models
 from keys.models import Credential
 from keys.parameters_panel import param_rows
 from providers.params import clean_params
@@ -88,10 +88,7 @@ def composer_options(conversation: Conversation, credential: Credential | None, 
     preset = PRESETS.get(credential.preset) if credential else None
     params = clean_params(preset, conversation.params) if preset else {}
     text_mode = bool(preset and preset.supports_text_completions)
-    models = credential.models_cache if credential else []
-    if granted is not None and granted.models:
-        listed = {m.get("id"): m for m in models if isinstance(m, dict)}
-        models = [listed.get(model, {"id": model}) for model in granted.models]
+    models = offered_models(credential, granted)
     return {
         "preset": preset,
         "param_rows": param_rows(preset, params),

@@ -78,3 +78,13 @@ def granted_keys(user, credential_ids=None, now: datetime | None = None) -> dict
 
 def _union(grants) -> tuple[str, ...]:
     return tuple(dict.fromkeys(model for grant in grants for model in grant.allowed_models))
+
+
+def offered_models(credential: Credential | None, granted: GrantedKey | None) -> list[dict]:
+    """The models a model field offers for `credential`: the list its last check found or, on a shared key
+    whose grants name models, just those (with what that list knows of each)."""
+    models = credential.models_cache if credential else []
+    if granted is not None and granted.models:
+        listed = {m.get("id"): m for m in models if isinstance(m, dict)}
+        models = [listed.get(model, {"id": model}) for model in granted.models]
+    return models

@@ -13,7 +13,7 @@ from keys.actions import (
     do_save_chat_defaults,
 )
 from keys.forms import ChatDefaultsForm, CredentialForm, RenameCredentialForm, ReplaceSecretForm
-from keys.granted import granted_keys
+from keys.granted import granted_keys, offered_models
 from keys.models import ChatDefaults, Credential
 from keys.parameters_panel import param_rows, params_from_form
 from keys.probe import Probe, probe_credential
@@ -129,10 +129,13 @@ def key_replace_secret(request, credential_id):
 
 def _defaults_context(request, form, credential, params):
     preset = PRESETS.get(credential.preset) if credential else None
+    granted = None
+    if credential is not None and credential.is_shared:  # only the models the person's grants allow
+        granted = granted_keys(request.user, [credential.pk]).get(credential.pk)
     return {
         "form": form,
         "param_rows": param_rows(preset, params),
-        "models": credential.models_cache if credential else [],
+        "models": offered_models(credential, granted),
         "preset": preset,
     }
 

@@ -51,3 +51,17 @@ def test_defaults_never_use_or_show_another_persons_key(client, alice, bob, make
         ).status_code
         == 200
     )
+
+
+def test_a_shared_keys_model_list_offers_only_what_the_persons_grant_allows(
+    client, alice, bob, make_shared_key, make_grant
+):
+    shared = make_shared_key(alice, label="Team GPT")
+    shared.models_cache = [{"id": "small", "tier": "free"}, {"id": "large"}, {"id": "huge"}]
+    shared.save(update_fields=["models_cache"])
+    make_grant(alice, shared, user=bob, allowed_models=["small", "large"])
+    client.force_login(bob)
+    html = client.get(reverse("keys:defaults"), {"credential": shared.pk}, headers={"HX-Request": "true"})
+    html = html.content.decode()
+    assert '<option value="small" label="free tier">' in html and '<option value="large">' in html
+    assert "huge" not in html
