@@ -75,10 +75,22 @@
   // Each change in the composer's options re-renders them (values come back as the server stored them):
   // a disclosure the person had open stays open. (Image links are kept by hx-preserve.) The swap settles at
   // once (settle:0ms), so htmx:load runs before the browser paints the new, closed panel.
+  // A save's answer that arrives after the person has typed in the panel again (a slow link) is out of date:
+  // drawing it would put the stored values back under their cursor. It is dropped; their next change saves
+  // again, and that answer is drawn. (A new key's panel, fetched with GET, is always drawn.)
+  var optionEdits = 0, editsAtSave = 0;
+  document.addEventListener("input", function (event) {
+    if (event.target.closest && event.target.closest("#composer-options")) optionEdits++;
+  }, true);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "composer-options") editsAtSave = optionEdits;
+  });
   var openOptions = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     if (!target || target.id !== "composer-options") return;
+    var saving = event.detail.requestConfig && event.detail.requestConfig.verb === "post";
+    if (saving && optionEdits !== editsAtSave) { event.detail.shouldSwap = false; return; }
     openOptions = Array.prototype.map.call(target.querySelectorAll("details[open]"), function (d) { return d.className; });
   });
   document.addEventListener("htmx:load", function (event) {

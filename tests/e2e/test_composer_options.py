@@ -151,6 +151,48 @@ def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screen
     assert "Top K (≥ -1)" not in labels, labels
 
 
+def test_a_late_save_does_not_undo_what_was_typed_since(page, fake_provider):
+    """On a slow link the answer to one parameter's save can arrive while the person types in the next:
+    the panel is not redrawn under their cursor, and their next change saves both."""
+    sign_up(page)
+    add_key(page, fake_provider, label="Surf", secret="nsk-late-4444dddd", dialect="novisurf")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, key="Surf", provider="Novisurf", model="fake-model")
+    open_parameters(page)
+
+    held = []  # the first save, gone out and not answered yet: the slow link
+
+    def slow_first_save(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/options/", slow_first_save)
+    page.get_by_label("Temperature").fill("0.5")
+    page.get_by_label("Temperature").press("Tab")  # leaving the field saves it
+    expect(page.get_by_label("Max tokens")).to_be_focused()
+    page.keyboard.type("300")  # typing in the next field while the first save is on its way
+    assert len(held) == 1
+    page.evaluate(
+        """() => { window.saveAnswered = false;
+        document.addEventListener("htmx:afterRequest", () => { window.saveAnswered = true; }, { once: true }); }"""
+    )
+    held[0].continue_()
+    page.wait_for_function("() => window.saveAnswered")
+    expect(page.get_by_label("Max tokens")).to_have_value("300")  # not redrawn as stored (empty)
+    expect(page.get_by_label("Max tokens")).to_be_focused()
+
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/options/")):
+        page.keyboard.press("Tab")  # the next change saves, and its answer is drawn
+    expect(page.get_by_label("Temperature")).to_have_value("0.5")
+    expect(page.get_by_label("Max tokens")).to_have_value("300")
+    page.reload()
+    open_parameters(page)
+    expect(page.get_by_label("Temperature")).to_have_value("0.5")
+    expect(page.get_by_label("Max tokens")).to_have_value("300")
+
+
 def test_novakit_web_search_and_images(page, fake_provider):
     sign_up(page)
     add_key(page, fake_provider, label="Kit", secret="nk-vision-4444dddd", dialect="novakit")
