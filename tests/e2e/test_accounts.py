@@ -17,12 +17,13 @@ def test_sign_up_errors_show_in_place(page):
     expect(page.get_by_label("Password", exact=True)).to_have_value("")  # secrets are not sent back
 
 
-def test_the_sign_out_link_followed_before_the_page_has_loaded_asks_first(page):
+def test_the_sign_out_link_followed_before_the_page_has_loaded_asks_first(page, screenshots):
     """Without htmx (still loading, or no JavaScript) the header's link is a plain GET: a page that asks,
     whose button signs out."""
     sign_up(page)
     page.goto("/accounts/sign-out/")
     expect(page.get_by_role("heading", name="Sign out?")).to_be_visible()
+    page.screenshot(path=screenshots / "sign-out.png", caret="initial")
     page.get_by_role("link", name="Stay signed in").click()
     expect(page.get_by_role("button", name="New chat")).to_be_visible()
     page.goto("/accounts/sign-out/")
