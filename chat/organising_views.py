@@ -44,10 +44,11 @@ def until_of(request) -> Key | None:
     return Key.decode(request.POST.get("until") or request.GET.get("until"))
 
 
-def lists_response(request, *, until, error="", close_dialog=False) -> TemplateResponse:
-    """The sidebar's folders and main list, drawn again after an action (expired deletions purged first)."""
+def lists_response(request, *, until, error="", close_dialog=False, archived_notice=None) -> TemplateResponse:
+    """The sidebar's folders and main list, drawn again after an action (expired deletions purged first);
+    with `archived_notice`, the conversation page's line saying whether that chat is archived, too."""
     context = sidebar_context(request.user, current_id=viewing(request), until=until)
-    context.update(error=error, close_dialog=close_dialog)
+    context.update(error=error, close_dialog=close_dialog, archived_notice=archived_notice)
     return TemplateResponse(request, LISTS, context)
 
 
@@ -96,10 +97,13 @@ def pin_conversation(request, conversation_id):
 @require_POST
 def archive_conversation(request, conversation_id):
     """Archive from the sidebar (the lists redrawn without it), or unarchive from the Archived page (a note
-    where its row was, and the sidebar redrawn with it back)."""
+    where its row was, and the sidebar redrawn with it back). On the page of that chat, by either way, the
+    lists are redrawn and the page's line saying it is archived follows."""
     item = access_conversation(request.user, conversation_id)
     until, archived = until_of(request), _flag(request, "archived")
     organising.do_set_archived(item, archived)
+    if viewing(request) == item.pk:
+        return lists_response(request, until=until, archived_notice=item)
     if archived:
         return lists_response(request, until=until)
     context = {**sidebar_context(request.user, until=until), "item": item}

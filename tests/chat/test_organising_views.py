@@ -200,6 +200,34 @@ def test_archive_from_the_sidebar_then_unarchive_from_the_archived_page(as_alice
     assert fresh(shelve).archived_at is None and keep
 
 
+def test_an_archived_chats_page_says_so_and_brings_it_back_from_there(as_alice, alice):
+    keep, shelve = make_chats(alice, 2)
+    page = as_alice.get(reverse("chat:conversation", args=[shelve.pk])).content.decode()
+    assert '<p id="archived-notice" class="archived-notice" role="status"></p>' in page  # not archived: empty
+
+    archived = as_alice.post(
+        reverse("chat:archive", args=[shelve.pk]), {"archived": "1"}, headers=viewing(shelve)
+    ).content.decode()
+    assert (
+        "Archived: this chat is not in your list of chats." in archived and 'hx-swap-oob="true"' in archived
+    )
+    assert f'id="conv-{shelve.pk}"' not in archived  # the lists are redrawn without it
+    page = as_alice.get(reverse("chat:conversation", args=[shelve.pk])).content.decode()
+    assert "Archived: this chat is not in your list of chats." in page and ">Unarchive</button>" in page
+
+    back = as_alice.post(
+        reverse("chat:archive", args=[shelve.pk]), {"archived": "0"}, headers=viewing(shelve)
+    ).content.decode()
+    assert '<p id="archived-notice" class="archived-notice" role="status" hx-swap-oob="true"></p>' in back
+    assert f'id="conv-{shelve.pk}"' in back and "is back in your chats" not in back
+    assert fresh(shelve).archived_at is None
+
+    elsewhere = as_alice.post(
+        reverse("chat:archive", args=[shelve.pk]), {"archived": "1"}, headers=viewing(keep)
+    ).content.decode()
+    assert "archived-notice" not in elsewhere  # another chat's page has no such line to update
+
+
 def test_the_archived_page_pages_and_shows_only_the_persons(as_alice, alice, bob, monkeypatch):
     monkeypatch.setattr(sidebar, "PAGE_SIZE", 2)
     for n in range(3):

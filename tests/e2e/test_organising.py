@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from chat.models import Conversation, Folder
 from tests.chat.chats import make_chat
-from tests.e2e.ui import sign_up
+from tests.e2e.ui import sign_up, wait_for_htmx
 
 UNDO_SECONDS = 8
 
@@ -152,6 +152,27 @@ def test_archive_then_find_it_under_archived_and_bring_it_back(page):
     assert listed_titles(page) == ["Keep around", "Finished project"]
     page.reload()
     expect(page.get_by_text("Nothing archived.")).to_be_visible()
+
+
+def test_the_chat_on_screen_says_it_is_archived_and_comes_back_from_there(page, screenshots):
+    person_with_chats(page, "Keep around", "Finished project")
+    sidebar(page).get_by_role("link", name="Finished project").click()
+    expect(page.get_by_role("heading", name="Finished project", level=1)).to_be_visible()
+    wait_for_htmx(page)
+    notice = page.locator("#archived-notice")
+    expect(notice).to_be_hidden()
+    choose(page, "Finished project", "Archive")
+    expect(notice).to_have_text(re.compile("Archived: this chat is not in your list of chats."))
+    assert listed_titles(page) == ["Keep around"]
+    page.reload()  # as anyone opening it from the Archived page finds it
+    expect(notice).to_be_visible()
+    page.screenshot(path=screenshots / "archived-chat.png", caret="initial")
+    wait_for_htmx(page)
+    notice.get_by_role("button", name="Unarchive").click()
+    expect(notice).to_be_hidden()
+    expect(sidebar(page).get_by_role("link", name="Finished project")).to_be_visible()
+    assert listed_titles(page) == ["Keep around", "Finished project"]
+    expect(page.get_by_label("Message")).to_be_editable()  # the page is as usable as before
 
 
 def test_folders_create_move_by_menu_and_by_drag_fold_rename_delete(page):
