@@ -42,16 +42,18 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var target = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
-    if (!target || !target.classList.contains("msg")) return;
-    // Opened from a result: the results stay in the sidebar, to open the next one.
     var box = document.getElementById("search-q");
-    var query = null;
-    try { query = sessionStorage.getItem(KEY); } catch (e) { /* storage disabled */ }
-    if (box && query && !box.value) {
-      box.value = query;
-      box.dispatchEvent(new Event("search"));
+    var target = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
+    var opened = target && target.classList.contains("msg");
+    if (box && opened && !box.value) {
+      // Opened from a result: the results stay in the sidebar, to open the next one.
+      try { box.value = sessionStorage.getItem(KEY) || ""; } catch (e) { /* storage disabled */ }
     }
+    // A query typed before the page had loaded (htmx was not listening yet), or brought back above, is
+    // searched now (htmx has bound the form: its handler ran first, its script being first).
+    var results = document.getElementById("search-results");
+    if (box && box.value.trim() && results && !results.childElementCount) box.dispatchEvent(new Event("search"));
+    if (!opened) return;
     // After the page's own scroll to the newest message: this one is what the person asked for.
     target.scrollIntoView({ block: "center" });
     var words = (new URLSearchParams(location.search).get("hl") || "").toLowerCase().split(/\s+/).filter(Boolean);

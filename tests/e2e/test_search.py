@@ -192,6 +192,29 @@ def test_another_persons_conversations_never_show(page, new_context):
     expect(bob.locator("mark")).to_have_count(0)
 
 
+def test_what_was_typed_before_the_page_had_loaded_is_searched(page):
+    """A quick typist fills the box while the page's scripts are still on their way: the search runs once
+    they arrive, instead of waiting for another keystroke."""
+    sign_up(page)
+    chat(conversations_of("alice"), "Zephyrine deal", "the zephyrine acquisition")
+    held = []  # htmx itself, not arrived yet: a slow link
+
+    def slow_htmx(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/htmx-*.min.js", slow_htmx)
+    page.goto("/", wait_until="commit")
+    search_box(page).fill("zephyrine")
+    assert len(held) == 1
+    expect(results(page)).to_have_count(0)
+    held[0].continue_()
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Zephyrine deal")
+
+
 def test_search_on_a_phone(new_context, screenshots):
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     sign_up(phone)

@@ -28,6 +28,7 @@ def sign_up(page: Page, username: str = "alice", password: str = PASSWORD) -> No
     page.get_by_label("Password confirmation").fill(password)
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="What shall we work on?")).to_be_visible()
+    wait_for_htmx(page)
 
 
 def sign_in(page: Page, username: str = "alice", password: str = PASSWORD) -> None:
