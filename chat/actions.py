@@ -14,7 +14,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from chat import billing
-from chat.broadcast import conversation_group, reply_control_group, send_to_group_on_commit
+from chat.broadcast import (
+    conversation_group,
+    reply_control_group,
+    send_to_group_on_commit,
+    sidebar_changed_on_commit,
+)
 from chat.history import ReplyContext, history_path, request_context
 from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
@@ -285,6 +290,7 @@ def do_send_message(
                     "title_changed": title_changed,
                 },
             )
+            sidebar_changed_on_commit(locked.owner_id)  # named, or moved to the top, in other tabs too
     except IntegrityError:
         # Two sends with one client id raced past the lookup; the other one won.
         earlier = Message.objects.get(conversation=conversation, client_id=client_id)
@@ -346,6 +352,7 @@ def do_retry_reply(user, conversation: Conversation, *, message_id, credential_i
         locked.current_leaf = reply
         locked.save(update_fields=["current_leaf", "updated_at"])
         send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
+        sidebar_changed_on_commit(locked.owner_id)  # to the top of the list
     return reply
 
 

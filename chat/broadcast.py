@@ -26,6 +26,12 @@ def user_group(user_id: int) -> str:
     return f"user.{int(user_id)}"
 
 
+def sidebar_changed_on_commit(user_id: int) -> None:
+    """Once the change commits, every open conversation page of this person redraws its sidebar lists (as
+    deep as that page has them): a chat started, renamed or moved in one tab shows in the others."""
+    send_to_group_on_commit(user_group(user_id), {"type": "sidebar.changed"})
+
+
 def send_to_group(group: str, event: dict) -> None:
     """Send now, from synchronous code."""
     async_to_sync(get_channel_layer().group_send)(group, event)

@@ -59,6 +59,8 @@ def delta_fragment(message_id: int, text: str) -> str:
     return format_html('<span hx-swap-oob="beforeend:#msg-{}-stream">{}</span>', int(message_id), text)
 
 
+SIDEBAR_CHANGED = '<span id="sidebar-changed" hidden hx-swap-oob="true"></span>'
+
 # Generous for a 100,000-character message in JSON with escapes; anything bigger is refused unread.
 MAX_FRAME_CHARS = 8 * 100_000
 
@@ -365,6 +367,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             text = "An admin has paused your access until they approve your account again."
         await self._error(text)
         await self.close(code=4403)
+
+    async def sidebar_changed(self, event):
+        """This person's conversations changed (in any tab): the page fetches its sidebar lists again, as deep
+        as it has them, once the person is not in the middle of organising them (static/js/sidebar.js)."""
+        await self.send(text_data=SIDEBAR_CHANGED)
 
     async def message_created(self, event):
         html, streaming = await _db(self._render_created)(

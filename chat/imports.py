@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from chat.broadcast import sidebar_changed_on_commit
 from chat.import_chatgpt import is_chatgpt, read_chatgpt
 from chat.import_files import Document, read_upload
 from chat.import_novaweb import is_novaweb, read_novaweb
@@ -114,6 +115,7 @@ def do_import(user, plan: ImportPlan) -> ImportSummary:
         Message.objects.bulk_create(messages, batch_size=1000)  # each takes its conversation's new id
         _restore_times(Message, times)
         _restore_times(Conversation, [(c.pk, i.created_at, i.updated_at) for c, i in conversations])
+        sidebar_changed_on_commit(user.pk)
     summary.conversations = [(c, len(i.messages)) for c, i in conversations]
     summary.messages = len(messages)
     return summary

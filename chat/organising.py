@@ -18,7 +18,12 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from chat.actions import ActionError
-from chat.broadcast import conversation_group, reply_control_group, send_to_group_on_commit
+from chat.broadcast import (
+    conversation_group,
+    reply_control_group,
+    send_to_group_on_commit,
+    sidebar_changed_on_commit,
+)
 from chat.models import Conversation, Folder, Message
 from chat.text import clean_text
 
@@ -50,6 +55,7 @@ def do_rename_conversation(conversation: Conversation, text) -> Conversation:
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(title=conversation.title)
         send_to_group_on_commit(conversation_group(conversation.pk), {"type": "conversation.renamed"})
+        sidebar_changed_on_commit(conversation.owner_id)
     return conversation
 
 
@@ -59,6 +65,7 @@ def do_set_pinned(conversation: Conversation, pinned: bool) -> Conversation:
     if pinned != (conversation.pinned_at is not None):
         conversation.pinned_at = timezone.now() if pinned else None
         Conversation.objects.filter(pk=conversation.pk).update(pinned_at=conversation.pinned_at)
+        sidebar_changed_on_commit(conversation.owner_id)
     return conversation
 
 
@@ -71,6 +78,7 @@ def do_set_archived(conversation: Conversation, archived: bool) -> Conversation:
         Conversation.objects.filter(pk=conversation.pk).update(
             archived_at=conversation.archived_at, pinned_at=conversation.pinned_at
         )
+        sidebar_changed_on_commit(conversation.owner_id)
     return conversation
 
 
@@ -96,7 +104,9 @@ def do_create_folder(user, text) -> Folder:
     name = check_folder_name(user, text)
     try:
         with transaction.atomic():
-            return Folder.objects.create(owner=user, name=name)
+            folder = Folder.objects.create(owner=user, name=name)
+            sidebar_changed_on_commit(user.pk)
+            return folder
     except IntegrityError:  # the same name, created a moment ago in another tab
         raise ActionError(f"You already have a folder called “{name}”.") from None
 
@@ -106,6 +116,7 @@ def do_rename_folder(folder: Folder, text) -> Folder:
     try:
         with transaction.atomic():
             Folder.objects.filter(pk=folder.pk).update(name=name)
+            sidebar_changed_on_commit(folder.owner_id)
     except IntegrityError:
         raise ActionError(f"You already have a folder called “{name}”.") from None
     folder.name = name
@@ -115,6 +126,7 @@ def do_rename_folder(folder: Folder, text) -> Folder:
 def do_set_folder_collapsed(folder: Folder, collapsed: bool) -> Folder:
     folder.collapsed = collapsed
     Folder.objects.filter(pk=folder.pk).update(collapsed=collapsed)
+    sidebar_changed_on_commit(folder.owner_id)
     return folder
 
 
@@ -122,6 +134,7 @@ def do_delete_folder(folder: Folder) -> None:
     """Delete the folder, not what is in it: its conversations go back to the main list."""
     with transaction.atomic():
         Conversation.objects.filter(folder=folder).update(folder=None)
+        sidebar_changed_on_commit(folder.owner_id)
         folder.delete()
 
 
@@ -132,6 +145,7 @@ def do_move_conversation(conversation: Conversation, folder: Folder | None) -> C
     conversation.folder = folder
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(folder=folder)
+        sidebar_changed_on_commit(conversation.owner_id)
         if folder is not None and folder.collapsed:
             do_set_folder_collapsed(folder, False)  # open where it went, so the person sees it there
     return conversation
@@ -157,6 +171,7 @@ def do_delete_conversation(conversation: Conversation) -> Conversation:
         )
         if updated:
             conversation.deleted_at = now
+            sidebar_changed_on_commit(conversation.owner_id)
             streaming = Message.objects.filter(
                 conversation_id=conversation.pk, state=Message.State.STREAMING
             ).values_list("pk", flat=True)
@@ -170,6 +185,7 @@ def do_delete_conversation(conversation: Conversation) -> Conversation:
 def do_restore_conversation(conversation: Conversation) -> Conversation:
     """Undo a deletion: the conversation is back where it was (its sort key never changed)."""
     Conversation.objects.filter(pk=conversation.pk).update(deleted_at=None)
+    sidebar_changed_on_commit(conversation.owner_id)
     conversation.deleted_at = None
     return conversation
 

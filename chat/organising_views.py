@@ -52,6 +52,13 @@ def lists_response(request, *, until, error="", close_dialog=False, archived_not
     return TemplateResponse(request, LISTS, context)
 
 
+@require_GET
+def sidebar_lists(request):
+    """The lists as they are now, as deep as the page has them: a page fetches them when its socket says
+    this person's conversations changed in another tab (static/js/sidebar.js)."""
+    return lists_response(request, until=until_of(request))
+
+
 def _flag(request, name) -> bool:
     value = request.POST.get(name)
     if value not in ("0", "1"):

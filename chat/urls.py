@@ -6,6 +6,7 @@ app_name = "chat"
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/", views.conversation_list, name="list"),
+    path("c/lists/", organising_views.sidebar_lists, name="lists"),
     path("c/new/", views.new_conversation, name="new"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/options/", views.conversation_options, name="options"),

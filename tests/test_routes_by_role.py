@@ -111,6 +111,7 @@ ROUTES = {
     # chat
     "chat:home": [get(SIGNED_IN)],
     "chat:list": [get(SIGNED_IN)],
+    "chat:lists": [get(SIGNED_IN)],
     "chat:new": [post(SIGNED_IN)],
     "chat:conversation": [get(OWNED, **CONVERSATION)],
     "chat:messages": [get(OWNED, query="before=999999999", **CONVERSATION)],

@@ -124,7 +124,7 @@
 
   // --- Inline fields: Enter saves (the form submits), Escape cancels, leaving saves a change -----------
   function cancelEdit(form) {
-    form.dataset.done = "1";
+    form.dataset.done = "cancelled";  // its field stays until the redraw arrives: no save from it now
     focusAfter = form.dataset.cancelTarget;
     if (form.dataset.cancelUrl) {
       htmx.ajax("GET", form.dataset.cancelUrl, { source: form, target: form.dataset.cancelTarget, swap: "outerHTML" });
@@ -148,12 +148,18 @@
     var value = input.value.trim();
     var unchanged = value === (input.dataset.initial || "").trim();
     var rejected = input.getAttribute("aria-invalid") === "true" && input.value === input.defaultValue;
-    if (unchanged || rejected || !value) cancelEdit(form);
-    else { form.dataset.done = "1"; form.requestSubmit(); }
+    if (!(unchanged || rejected || !value)) { form.dataset.done = "1"; form.requestSubmit(); return; }
+    // Chrome also reports focus leaving a field that a swap is removing: a field redrawn away was not
+    // left, and its cancel (a redraw of its own, answered later) would undo whatever replaced it.
+    queueMicrotask(function () { if (form.isConnected && !form.dataset.done) cancelEdit(form); });
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
     if (form.matches && form.matches("form.inline-edit")) {
+      if (form.dataset.done === "cancelled") {
+        if (event.detail.requestConfig.verb !== "get") event.preventDefault();  // the cancel's redraw goes
+        return;
+      }
       form.dataset.done = "1";
       focusAfter = form.dataset.cancelTarget;
     }
@@ -237,6 +243,47 @@
       values: { folder: zone.dataset.dropFolder, until: until() },
     });
   });
+
+  // --- Changes made in another tab: the lists are fetched again -----------------------------------------
+  // The conversation page's socket says when (it replaces #sidebar-changed). Not while the person is in the
+  // middle of organising (a field, a menu, a dialog, a drag: the redraw would pull it from under them), nor
+  // while the tab is hidden: then as soon as they are done. Changes close together make one fetch.
+  var stale = false, fetching = false, retry = null;
+  var KEEP_FOCUS = ["conversation-link", "folder-toggle", "row-menu-button", "undo-button"];
+  function busy() {
+    return document.hidden || dragged || (openMenu && openMenu.matches(":popover-open")) ||
+      document.querySelector(".sidebar form.inline-edit, #sidebar-dialog dialog[open]");
+  }
+  function refreshLists() {
+    var lists = document.getElementById("sidebar-lists");
+    if (!stale || fetching || !lists) return;
+    if (busy()) {
+      if (!retry) retry = setTimeout(function () { retry = null; refreshLists(); }, 700);
+      return;
+    }
+    stale = false;
+    fetching = true;
+    // Focus on a row or folder (keyboard use) comes back to the same control in the redrawn lists.
+    var active = document.activeElement, holder = null, kind = null;
+    if (active && lists.contains(active)) {
+      holder = active.closest("[id]");
+      kind = KEEP_FOCUS.filter(function (name) { return active.classList.contains(name); })[0];
+    }
+    function done() {
+      fetching = false;
+      var again = holder && kind && document.getElementById(holder.id);
+      var control = again && again.querySelector("." + kind);
+      if (control && (document.activeElement === document.body || !document.activeElement)) control.focus();
+      refreshLists();  // a change that came in meanwhile
+    }
+    htmx.ajax("GET", lists.dataset.listsUrl, {
+      source: lists, target: "#sidebar-lists", swap: "innerHTML", values: { until: until() },
+    }).then(done, done);
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "sidebar-changed") { stale = true; refreshLists(); }
+  });
+  document.addEventListener("visibilitychange", refreshLists);
 
   // --- Whatever arrives: open its dialog, start its countdowns, select the text of its field -----------
   document.addEventListener("htmx:load", function (event) {

@@ -81,3 +81,54 @@ async def test_a_rename_reaches_every_open_page_of_the_conversation(ws_connect, 
         heading = next(f for f in page.frames if 'id="chat-title"' in f)
         assert "Plans &lt;for&gt; May" in heading and 'hx-swap-oob="true"' in heading
         await page.communicator.disconnect()
+
+
+SIDEBAR_CHANGED = '<span id="sidebar-changed" hidden hx-swap-oob="true"></span>'
+
+
+def sidebar_told(page) -> int:
+    return page.frames.count(SIDEBAR_CHANGED)
+
+
+async def test_a_change_to_the_list_reaches_this_persons_pages_of_other_conversations(
+    ws_connect, alice, bob, conversation, key
+):
+    """Another tab of alice's starts, renames, pins or files a chat: her page of another conversation is told
+    to fetch its lists again. Bob's page is told nothing."""
+    other = await sync_to_async(do_create_conversation)(alice)
+    page = await open_page(ws_connect, alice, conversation)
+    bobs = await open_page(ws_connect, bob, await sync_to_async(do_create_conversation)(bob))
+
+    elsewhere = await open_page(ws_connect, alice, other)
+    await send(elsewhere, key, "A new chat, named by this")  # a first message names it and lists it
+    await page.until(lambda p: sidebar_told(p) == 1)
+    await elsewhere.until(lambda p: p.final_state)
+    await wait_relays_idle()
+
+    fetched = await Conversation.objects.aget(pk=other.pk)
+    steps = [
+        lambda: organising.do_rename_conversation(fetched, "Renamed"),
+        lambda: organising.do_set_pinned(fetched, True),
+        lambda: organising.do_move_to_new_folder(alice, fetched, "Work"),
+        lambda: organising.do_set_archived(fetched, True),
+        lambda: organising.do_delete_conversation(fetched),
+        lambda: organising.do_restore_conversation(fetched),
+    ]
+    for step in steps:
+        told = sidebar_told(page)
+        await sync_to_async(step)()
+        await page.until(lambda p, told=told: sidebar_told(p) > told)
+
+    assert await bobs.communicator.receive_nothing(timeout=0.3)
+    for each in (page, bobs, elsewhere):
+        await each.communicator.disconnect()
+
+
+async def test_a_refused_action_tells_no_page(ws_connect, alice, conversation):
+    page = await open_page(ws_connect, alice, conversation)
+    await sync_to_async(organising.do_create_folder)(alice, "Work")
+    await page.until(lambda p: sidebar_told(p) == 1)
+    with pytest.raises(organising.ActionError):
+        await sync_to_async(organising.do_create_folder)(alice, "work")  # taken: nothing changed
+    assert await page.communicator.receive_nothing(timeout=0.3)
+    await page.communicator.disconnect()

@@ -183,6 +183,24 @@ def test_a_redraw_keeps_the_depth_the_page_had_scrolled_to(as_alice, alice, monk
     assert f'value="{until}"' in html  # how deep it is now
 
 
+def test_the_lists_fetched_again_are_the_persons_own_as_deep_as_the_page_had_them(
+    as_alice, alice, bob, monkeypatch
+):
+    """What a page fetches when its socket says the conversations changed in another tab."""
+    monkeypatch.setattr(sidebar, "PAGE_SIZE", 3)
+    chats = make_chats(alice, 9)
+    make_chat(bob, "Bob's secret plan")
+    until = Key.of(chats[5]).encode()
+    response = as_alice.get(reverse("chat:lists"), {"until": until}, headers=viewing(chats[1]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    for n in range(1, 10):
+        assert (f"Chat {n}<" in html) == (n <= 6), n  # newest first, down to where the page was
+    assert "Bob" not in html
+    assert 'aria-current="page"' in html  # the chat on screen stays marked
+    assert as_alice.get(reverse("chat:lists"), {"until": "1.x.2"}, headers=HTMX).status_code == 400
+
+
 def test_archive_from_the_sidebar_then_unarchive_from_the_archived_page(as_alice, alice):
     keep, shelve = make_chats(alice, 2)
     html = as_alice.post(
