@@ -29,7 +29,6 @@ from chat.broadcast import conversation_group, reply_control_group, user_group
 from chat.forms import ReplyActionForm, SendForm
 from chat.history import with_versions
 from chat.models import Conversation, Message
-from chat.sidebar import sidebar_page
 from chat.window import path_window
 from keys.granted import granted_keys
 
@@ -382,12 +381,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     def _render_created(self, message_ids, title_changed: bool) -> tuple[str, list[int]]:
-        """The new bubbles, plus the title and sidebar when a first message has just named the chat."""
+        """The new bubbles, plus the title when a first message has just named the chat (the sidebar follows
+        on its own: sidebar.changed)."""
         messages = self._messages(message_ids)
         context = {"messages": messages, "title_changed": title_changed}
         if title_changed:
-            context["conversation"] = Conversation.objects.get(pk=self.conversation.pk)
-            context["sidebar"] = sidebar_page(self.user)
+            context["conversation"] = Conversation.objects.only("title").get(pk=self.conversation.pk)
         html = render_partial("messages-append", context)
         return html, [m.pk for m in messages if m.is_streaming]
 
