@@ -118,6 +118,7 @@
     var active = document.activeElement, owner = document.querySelector(focusAfter);
     focusAfter = null;
     if (active && active !== document.body && !sidebar.contains(active)) return;
+    if (active && active.closest("form.inline-edit")) return;  // never away from a field being typed in
     var target = owner && owner.querySelector("input, .undo-button, .conversation-link, .folder-toggle");
     if (target && !owner.contains(active)) target.focus();
   });
@@ -250,14 +251,14 @@
   // while the tab is hidden: then as soon as they are done. Changes close together make one fetch.
   var stale = false, fetching = false, retry = null;
   var KEEP_FOCUS = ["conversation-link", "folder-toggle", "row-menu-button", "undo-button"];
-  function busy() {
-    return document.hidden || dragged || (openMenu && openMenu.matches(":popover-open")) ||
+  function organising() {
+    return dragged || (openMenu && openMenu.matches(":popover-open")) ||
       document.querySelector(".sidebar form.inline-edit, #sidebar-dialog dialog[open]");
   }
   function refreshLists() {
     var lists = document.getElementById("sidebar-lists");
     if (!stale || fetching || !lists) return;
-    if (busy()) {
+    if (document.hidden || organising()) {
       if (!retry) retry = setTimeout(function () { retry = null; refreshLists(); }, 700);
       return;
     }
@@ -282,6 +283,14 @@
   }
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "sidebar-changed") { stale = true; refreshLists(); }
+  });
+  // Started organising while the lists were on their way: they wait too (fetched again once done).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var lists = document.getElementById("sidebar-lists");
+    if (!fetching || event.detail.elt !== lists || !organising()) return;
+    if (event.detail.pathInfo.requestPath.indexOf(lists.dataset.listsUrl) !== 0) return;
+    event.detail.shouldSwap = false;
+    stale = true;
   });
   document.addEventListener("visibilitychange", refreshLists);
 
