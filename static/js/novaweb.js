@@ -73,8 +73,8 @@
     }
   });
   // Each change in the composer's options re-renders them (values come back as the server stored them):
-  // a disclosure the person had open stays open. (Image links are kept by hx-preserve.) The swap settles at
-  // once (settle:0ms), so htmx:load runs before the browser paints the new, closed panel.
+  // a disclosure the person had open stays open. (Image links are kept by hx-preserve.) Swaps settle at
+  // once (base.html's defaultSettleDelay), so htmx:load runs before the browser paints the new, closed panel.
   // A save's answer that arrives after the person has typed in the panel again (a slow link) is out of date:
   // drawing it would put the stored values back under their cursor. It is dropped; their next change saves
   // again, and that answer is drawn. (A new key's panel, fetched with GET, is always drawn.)
