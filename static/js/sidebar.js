@@ -118,14 +118,13 @@
     var active = document.activeElement, owner = document.querySelector(focusAfter);
     focusAfter = null;
     if (active && active !== document.body && !sidebar.contains(active)) return;
-    if (active && active.closest("form.inline-edit")) return;  // never away from a field being typed in
     var target = owner && owner.querySelector("input, .undo-button, .conversation-link, .folder-toggle");
     if (target && !owner.contains(active)) target.focus();
   });
 
   // --- Inline fields: Enter saves (the form submits), Escape cancels, leaving saves a change -----------
   function cancelEdit(form) {
-    form.dataset.done = "cancelled";  // its field stays until the redraw arrives: no save from it now
+    form.dataset.done = "1";
     focusAfter = form.dataset.cancelTarget;
     if (form.dataset.cancelUrl) {
       htmx.ajax("GET", form.dataset.cancelUrl, { source: form, target: form.dataset.cancelTarget, swap: "outerHTML" });
@@ -157,10 +156,6 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
     if (form.matches && form.matches("form.inline-edit")) {
-      if (form.dataset.done === "cancelled") {
-        if (event.detail.requestConfig.verb !== "get") event.preventDefault();  // the cancel's redraw goes
-        return;
-      }
       form.dataset.done = "1";
       focusAfter = form.dataset.cancelTarget;
     }

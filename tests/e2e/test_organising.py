@@ -54,6 +54,16 @@ def open_chat(page: Page, title: str) -> None:
     expect(page.get_by_role("textbox", name="Message", exact=True)).to_be_focused()
 
 
+def rename_folder(page: Page, name: str, to: str) -> None:
+    """The folder's ⋯ menu → Rename, type the new name, Enter; waits for the folder under its new name."""
+    page.get_by_role("button", name=f"Options for folder {name}").click()
+    page.get_by_role("menuitem", name="Rename").click()
+    field = sidebar(page).get_by_role("textbox", name="Folder name")
+    field.fill(to)
+    field.press("Enter")
+    expect(sidebar(page).get_by_role("button", name=to, exact=True)).to_be_visible()
+
+
 def person_with_chats(page: Page, *titles: str) -> User:
     """Sign up as alice, with these conversations (the first the most recent), and show them."""
     sign_up(page)
@@ -238,12 +248,7 @@ def test_folders_create_move_by_menu_and_by_drag_fold_rename_delete(page):
     assert listed_titles(page, main_list(page)) == ["Invoice questions", "Team offsite", "Holiday ideas"]
 
     # Rename the folder, then delete it: what was in it comes back to the main list.
-    page.get_by_role("button", name="Options for folder Clients").click()
-    page.get_by_role("menuitem", name="Rename").click()
-    field = sidebar(page).get_by_role("textbox", name="Folder name")
-    field.fill("Customers")
-    field.press("Enter")
-    expect(sidebar(page).get_by_role("button", name="Customers", exact=True)).to_be_visible()
+    rename_folder(page, "Clients", "Customers")
     page.get_by_role("button", name="Options for folder Customers").click()
     page.get_by_role("menuitem", name="Delete folder…").click()
     dialog = page.get_by_role("dialog", name="Delete the folder “Customers”?")
@@ -328,6 +333,8 @@ def test_changes_made_in_another_tab_show_without_a_reload(page):
     open_chat(page, "Old notes")
     page.wait_for_function("() => window.socketOpen === true")
 
+    sidebar(page).get_by_role("link", name="Draft of the talk").focus()  # where a keyboard user is
+
     other = page.context.new_page()
     other.goto("/")
     wait_for_htmx(other)
@@ -338,6 +345,9 @@ def test_changes_made_in_another_tab_show_without_a_reload(page):
     expect(sidebar(other).get_by_role("link", name="Shopping list")).to_be_visible()
     expect(sidebar(page).get_by_role("link", name="Shopping list")).to_be_visible()
     expect(sidebar(page).get_by_role("link", name="Old notes")).to_have_attribute("aria-current", "page")
+    expect(
+        sidebar(page).get_by_role("link", name="Draft of the talk")
+    ).to_be_focused()  # kept through the redraw
 
     # Mid-rename here, a change there waits until she is done here.
     page.bring_to_front()
@@ -406,13 +416,8 @@ def test_a_field_redrawn_away_is_not_cancelled_over_what_replaced_it(page):
             """() => htmx.ajax("GET", "/c/lists/", { target: "#sidebar-lists", swap: "innerHTML" })"""
         )
     expect(sidebar(page).get_by_role("textbox", name="Folder name")).to_have_count(0)
-    page.get_by_role("button", name="Options for folder Clients").click()
-    page.get_by_role("menuitem", name="Rename").click()
-    field = sidebar(page).get_by_role("textbox", name="Folder name")
-    field.fill("Customers")
-    field.press("Enter")
-    expect(sidebar(page).get_by_role("button", name="Customers", exact=True)).to_be_visible()
-    page.wait_for_timeout(300)
+    rename_folder(page, "Clients", "Customers")
+    page.wait_for_timeout(300)  # time for a stray cancel's request and answer
     assert refetched == []
     expect(sidebar(page).get_by_role("button", name="Customers", exact=True)).to_be_visible()
 
