@@ -12,7 +12,8 @@
 - BENCH_WHATIF=name,…: bench-only changes, to measure what a proposed app change would buy; never used for
   the published figures. `persistent-db`: CONN_MAX_AGE=None (+ health checks) instead of the settings' 0.
   `no-dispatch-close`: the conversation consumer dispatches events without channels' per-event
-  `aclose_old_connections()` hop to the database thread.
+  `aclose_old_connections()` hop to the database thread. `switch-1ms`: the GIL's switch interval at 1 ms
+  instead of 5.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def _whatif(names: set[str]) -> None:
     if "persistent-db" in names:
         s.DATABASES["default"]["CONN_MAX_AGE"] = None
         s.DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if "switch-1ms" in names:
+        # The GIL's switch interval (5 ms by default) bounds how long the event loop can keep the database
+        # thread waiting for the GIL after each query's round trip.
+        sys.setswitchinterval(0.001)
     if "no-dispatch-close" in names:
         # channels' AsyncConsumer.dispatch awaits sync_to_async(close_old_connections) before every handler,
         # reply.delta included: a hop to the one thread all database work shares. The consumer's database

@@ -1000,7 +1000,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile-dir", type=Path,
                    help="record daphne with py-spy (PATH, $PY_SPY or /tmp/pyspy/bin) into DIR, one file per level")  # fmt: skip
     p.add_argument("--what-if", default="",
-                   help="bench-only changes to daphne via bench/daphne_hook.py (persistent-db, no-dispatch-close); docs untouched")  # fmt: skip
+                   help="bench-only changes to daphne via bench/daphne_hook.py (persistent-db, no-dispatch-close, switch-1ms); docs untouched")  # fmt: skip
     p.add_argument("--trace", type=Path,
                    help="time the reply path's steps in daphne into TRACE.cN (see bench/daphne_hook.py)")  # fmt: skip
     p.add_argument("--wait-idle", type=float, default=0,
@@ -1015,7 +1015,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.min_replies = args.min_replies or (10 if args.quick else 100)
     args.max_rounds = args.max_rounds or (3 if args.quick else 30)
     args.what_if = [w.strip() for w in args.what_if.split(",") if w.strip()]
-    unknown = set(args.what_if) - {"persistent-db", "no-dispatch-close"}
+    unknown = set(args.what_if) - {"persistent-db", "no-dispatch-close", "switch-1ms"}
     if unknown:
         p.error(f"unknown --what-if: {', '.join(sorted(unknown))}")
     if args.write_docs is None:
