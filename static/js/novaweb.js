@@ -1,4 +1,4 @@
-// The little the page needs beyond htmx: Enter to send, copy buttons, scrolling, reconnect, theme.
+// The little the page needs beyond htmx: Enter to send, copy buttons, scrolling, reconnect.
 (function () {
   "use strict";
 
@@ -137,15 +137,6 @@
     document.querySelectorAll("details.export-menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target) || event.target.closest("a")) menu.open = false;
     });
-  });
-
-  // Theme: the toggle flips between light and dark and remembers the choice.
-  document.addEventListener("click", function (event) {
-    if (!event.target.closest || !event.target.closest("[data-theme-toggle]")) return;
-    var root = document.documentElement;
-    var dark = root.dataset.theme ? root.dataset.theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
-    root.dataset.theme = dark ? "light" : "dark";
-    try { localStorage.setItem("novaweb-theme", root.dataset.theme); } catch (e) { /* storage disabled */ }
   });
 
   // Long conversations show a window of messages. "Show earlier messages" puts older bubbles above the ones

@@ -107,6 +107,29 @@ def test_the_theme_toggle_flips_and_persists(page, new_context):
     expect(dark.locator("body")).to_have_css("background-color", DARK_BG)
 
 
+def test_the_theme_toggle_works_before_the_pages_other_scripts_have_loaded(page):
+    """On a slow link the button is on screen before the deferred scripts arrive: a click then still flips
+    the theme, rather than doing nothing."""
+    sign_up(page)
+    held = []  # the page's own script, not arrived yet
+
+    def slow_script(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/js/novaweb.js", slow_script)
+    page.goto("/", wait_until="commit")
+    page.get_by_role("button", name="Switch theme").click()
+    assert len(held) == 1
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.locator("body")).to_have_css("background-color", DARK_BG)
+    held[0].continue_()
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+
 def test_phone(new_context, fake_provider, screenshots):
     """A 390 x 844 phone: the conversation list sits above the chat, and everything fits the width."""
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
