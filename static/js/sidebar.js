@@ -287,7 +287,14 @@
     event.detail.shouldSwap = false;
     stale = true;
   });
-  document.addEventListener("visibilitychange", refreshLists);
+  // Home and Archived have no socket to hear of changes: they catch up when the person comes back to them
+  // (the tab shown again, or the window focused again).
+  function cameBack() {
+    if (!document.hidden && !document.querySelector("[ws-connect]")) stale = true;
+    refreshLists();
+  }
+  document.addEventListener("visibilitychange", cameBack);
+  window.addEventListener("focus", cameBack);
 
   // --- Whatever arrives: open its dialog, start its countdowns, select the text of its field -----------
   document.addEventListener("htmx:load", function (event) {

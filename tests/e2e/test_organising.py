@@ -396,6 +396,31 @@ def test_changes_made_in_another_tab_show_without_a_reload(page):
     expect(sidebar(page).get_by_role("link").first).to_have_text(re.compile("Shopping list"))  # pinned since
 
 
+def test_pages_without_a_socket_catch_up_when_the_person_comes_back(page):
+    """Home and Archived hear of nothing while open: a chat renamed in another tab shows in their sidebar
+    once the person comes back to the tab, without a reload."""
+    person_with_chats(page, "Groceries", "Old notes", "Receipts")
+    wait_for_htmx(page)
+    other = page.context.new_page()
+    other.goto("/")
+    wait_for_htmx(other)
+
+    for where, title, to in (("/", "Groceries", "Shopping list"), ("/archived/", "Old notes", "Notes")):
+        page.goto(where)
+        wait_for_htmx(page)
+        other.bring_to_front()
+        choose(other, title, "Rename")
+        field = sidebar(other).get_by_role("textbox", name="Title")
+        field.fill(to)
+        field.press("Enter")
+        expect(sidebar(other).get_by_role("link", name=to)).to_be_visible()
+        expect(sidebar(page).get_by_role("link", name=title)).to_be_visible()  # nothing has told it
+        page.bring_to_front()
+        page.evaluate("() => window.dispatchEvent(new FocusEvent('focus'))")  # the window focused again
+        expect(sidebar(page).get_by_role("link", name=to)).to_be_visible()
+        expect(sidebar(page).get_by_role("link", name=title)).to_have_count(0)
+
+
 def test_a_field_redrawn_away_is_not_cancelled_over_what_replaced_it(page):
     """A redraw of the lists (an action's answer) can take an open rename field away. Chrome reports that as
     focus leaving the field; it must not count as the person leaving it, whose cancel would fetch the folder
