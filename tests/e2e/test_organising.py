@@ -483,6 +483,7 @@ def test_screenshots_of_the_sidebar(new_context, screenshots):
         if scheme == "light":
             page.get_by_role("link", name="Archived").click()
             expect(page.get_by_role("heading", name="Archived", level=1)).to_be_visible()
+            wait_for_htmx(page)  # the menu's choices are sidebar.js's: before it loads, a click does nothing
             page.screenshot(path=screenshots / "archived.png")
             sidebar(page).get_by_role("button", name=f"Options for {titles[4]}").click()
             page.get_by_role("menuitem", name="Move to folder…").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from accounts.actions import do_sign_up
 from accounts.audit import record_event
 from accounts.models import AuditEvent, Team, User
-from tests.e2e.ui import PASSWORD, sign_in, sign_up
+from tests.e2e.ui import PASSWORD, sign_in, sign_up, wait_for_htmx
 from tests.keys.ledger import add_usage, at, key, usage
 
 LIGHT_BG = "rgb(247, 247, 249)"
@@ -159,6 +159,7 @@ def test_the_admin_reads_the_team_usage_chart_and_a_member_sees_only_their_own(
     expect(member.get_by_role("img", name="Tokens per day by model")).to_be_visible()
     expect(legend(member)).to_contain_text("bob-secret-model")
     expect(member.get_by_role("radio", name="Person")).to_have_count(0)
+    wait_for_htmx(member)  # the filters ask htmx on change: before it has loaded, a choice asks nothing
     member.get_by_role("radio", name="Key").check()
     expect(legend(member)).to_contain_text("bob's key")
     expect(legend(member)).to_contain_text("Team GPT · shared")
@@ -193,6 +194,7 @@ def test_the_admin_reads_the_audit_log(page, screenshots):
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # Older events, then only grants, then only what concerns bob.
+    wait_for_htmx(page)
     events.get_by_role("link", name="Older →").click()
     expect(events).to_contain_text("Page 2 of 2")
     expect(events.get_by_role("listitem").last).to_contain_text("added the key “Old key 00”")
