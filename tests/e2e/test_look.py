@@ -10,6 +10,7 @@ from tests.e2e.ui import (
     check_key,
     composer,
     fill_key_form,
+    hold_first,
     new_chat,
     open_keys,
     send,
@@ -111,15 +112,7 @@ def test_the_theme_toggle_works_before_the_pages_other_scripts_have_loaded(page)
     """On a slow link the button is on screen before the deferred scripts arrive: a click then still flips
     the theme, rather than doing nothing."""
     sign_up(page)
-    held = []  # the page's own script, not arrived yet
-
-    def slow_script(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route("**/js/novaweb.js", slow_script)
+    held = hold_first(page, "**/js/novaweb.js")  # the page's own script, not arrived yet
     page.goto("/", wait_until="commit")
     page.get_by_role("button", name="Switch theme").click()
     assert len(held) == 1

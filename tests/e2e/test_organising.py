@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from chat.models import Conversation, Folder
 from tests.chat.chats import make_chat
-from tests.e2e.ui import sign_up, wait_for_htmx
+from tests.e2e.ui import hold_first, sign_up, wait_for_htmx
 
 UNDO_SECONDS = 8
 
@@ -377,8 +377,7 @@ def test_changes_made_in_another_tab_show_without_a_reload(page):
     expect(sidebar(page).get_by_role("button", name="Talks", exact=True)).to_be_visible()
 
     # Lists still on their way when a menu opens here wait too: the menu's choice still acts on its row.
-    held = []
-    page.route("**/c/lists/**", lambda route: route.continue_() if held else held.append(route))
+    held = hold_first(page, "**/c/lists/**")
     told = page.evaluate("() => window.sidebarTold")
     choose(other, "Shopping list", "Pin")
     page.bring_to_front()

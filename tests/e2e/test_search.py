@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from chat.models import Folder
 from tests.chat.searching import chat
-from tests.e2e.ui import sign_up
+from tests.e2e.ui import hold_first, sign_up
 
 FILLER = [
     "Can you suggest a packing list for a week of island hopping?",
@@ -197,15 +197,7 @@ def test_what_was_typed_before_the_page_had_loaded_is_searched(page):
     they arrive, instead of waiting for another keystroke."""
     sign_up(page)
     chat(conversations_of("alice"), "Zephyrine deal", "the zephyrine acquisition")
-    held = []  # htmx itself, not arrived yet: a slow link
-
-    def slow_htmx(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route("**/htmx-*.min.js", slow_htmx)
+    held = hold_first(page, "**/htmx-*.min.js")  # htmx itself, not arrived yet: a slow link
     page.goto("/", wait_until="commit")
     search_box(page).fill("zephyrine")
     assert len(held) == 1

@@ -4,7 +4,7 @@ Every step ends by waiting for what the person would wait for (a heading, a flas
 step never races the page.
 """
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 PASSWORD = "correct horse battery staple"
 SECRET = "sk-e2e-SECRETVALUE-7a3f9c21"
@@ -43,6 +43,21 @@ def wait_for_htmx(page: Page) -> None:
     """Until the page has loaded htmx, as a person waits for a page to finish loading before using it (before
     that, htmx controls act as their plain HTML fallbacks)."""
     page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
+
+
+def hold_first(page: Page, url_pattern: str) -> list[Route]:
+    """Hold back the first request to `url_pattern`, as a slow link would, and let later ones through.
+    Returns the held routes: `held[0].continue_()` lets it arrive."""
+    held: list[Route] = []
+
+    def route(request_route: Route) -> None:
+        if held:
+            request_route.continue_()
+        else:
+            held.append(request_route)
+
+    page.route(url_pattern, route)
+    return held
 
 
 def sign_out(page: Page) -> None:
