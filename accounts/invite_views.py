@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,6 +16,7 @@ from accounts.actions import ActionError, do_create_invite, do_revoke_invite
 from accounts.models import Invite
 from accounts.permissions import admin_required
 from accounts.team_forms import InviteForm
+from accounts.views import invite_link
 
 PER_PAGE = 25
 
@@ -45,7 +45,7 @@ def invites(request):
         except ActionError as exc:
             form.add_error(None, str(exc))
         else:
-            link = request.build_absolute_uri(reverse("accounts:invite", args=[token]))
+            link = invite_link(request, token)
             form = InviteForm()
     context = _invites_context(request, form, link)
     if request.htmx:

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
@@ -76,16 +77,43 @@ def sign_up(request):
     return TemplateResponse(request, "accounts/sign_up.html", context)
 
 
+def invite_link(request, token: str) -> str:
+    """The link an admin hands out. The token follows "#": browsers never send that part, so it reaches no
+    access log or proxy; the page's script posts it (open_invite)."""
+    return request.build_absolute_uri(reverse("accounts:open_invite")) + "#" + token
+
+
+def _keep_invite(request, token: str):
+    """The invite goes into the visitor's session (its hash), then the sign-up page, which shows what it
+    gives (or why it cannot be used any more)."""
+    request.session[INVITE_SESSION_KEY] = hash_token(token[:_TOKEN_CHARS])
+    return redirect("accounts:sign_up")
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def open_invite(request):
+    """An invite link (`invite_link`): the page's script takes the token from after "#" and posts it. Without
+    JavaScript the same form takes it pasted."""
+    if request.user.is_authenticated:
+        return redirect("chat:home")
+    if request.method == "POST":
+        token = request.POST.get("token", "").strip()
+        if token:
+            return _keep_invite(request, token)
+    return TemplateResponse(request, "accounts/open_invite.html", {})
+
+
 @login_not_required
 @never_cache
 @require_GET
 def invite(request, token):
-    """An invite link: kept in the visitor's session, then the sign-up page, which shows what the invite
-    gives (or why it cannot be used any more)."""
+    """An invite link of the first kind, with the token in the path (which the access log records): links
+    already handed out keep working."""
     if request.user.is_authenticated:
         return redirect("chat:home")
-    request.session[INVITE_SESSION_KEY] = hash_token(token[:_TOKEN_CHARS])
-    return redirect("accounts:sign_up")
+    return _keep_invite(request, token)
 
 
 @pending_allowed

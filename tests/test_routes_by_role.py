@@ -105,6 +105,7 @@ ROUTES = {
     # accounts
     "accounts:sign_up": [get(PUBLIC)],
     "accounts:sign_in": [get(PUBLIC)],
+    "accounts:open_invite": [get(PUBLIC), post(PUBLIC, {"token": "not-a-token"})],
     "accounts:invite": [get(PUBLIC, token="token")],
     "accounts:sign_out": [get(PENDING_TOO), post(SIGN_OUT)],
     "accounts:waiting": [get(PENDING_TOO)],

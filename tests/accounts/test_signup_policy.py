@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from accounts.actions import (
     hash_token,
 )
 from accounts.models import AuditEvent, Invite, Team, User, Workspace
+from accounts.views import invite_link
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +91,8 @@ def test_an_invite_link_applies_its_role_and_team_and_is_used_up(client, admin):
     set_policy(admin, Workspace.SignupPolicy.INVITE)
     team = Team.objects.create(name="Research")
     invite, token = do_create_invite(admin, role="admin", team=team, days=7, note="for Dana")
-    response = client.get(reverse("accounts:invite", args=[token]))
-    assert response.headers["Location"] == reverse("accounts:sign_up")  # the token leaves the address bar
+    response = client.post(reverse("accounts:open_invite"), {"token": token})  # what the link's page posts
+    assert response.headers["Location"] == reverse("accounts:sign_up")
     page = client.get(reverse("accounts:sign_up")).content.decode()
     assert "invite to join as an admin of the team <strong>Research</strong>" in page
     assert token not in page  # the form never carries it
@@ -107,7 +109,7 @@ def test_an_invite_link_applies_its_role_and_team_and_is_used_up(client, admin):
 
     # The same link again, in another browser.
     client.post(reverse("accounts:sign_out"))
-    client.get(reverse("accounts:invite", args=[token]))
+    client.post(reverse("accounts:open_invite"), {"token": token})
     page = client.get(reverse("accounts:sign_up")).content.decode()
     assert "already been used" in page
     assert 'name="password1"' not in page  # invite-only: no invite, no form
@@ -215,10 +217,54 @@ def test_one_invite_link_used_at_once_by_many_makes_one_account():
 
 
 def test_invite_tokens_of_any_shape_never_fail(client, admin):
-    for token in ("x", "a" * 500, "%00", "..", "ünïcode"):
+    for token in ("x", "a" * 500, "%00", "..", "ünïcode", "\x00", " spaced "):
+        response = client.post(reverse("accounts:open_invite"), {"token": token}, follow=True)
+        assert response.status_code == 200, token
+        assert b"not valid" in response.content
+    for token in ("x", "a" * 500, "%00", "..", "ünïcode"):  # links of the first kind, token in the path
         response = client.get(f"/accounts/invite/{token}/", follow=True)
         assert response.status_code == 200, token
         assert b"not valid" in response.content
+    for data in ({}, {"token": ""}, {"token": "   "}):  # nothing to open: the page again, asking for it
+        response = client.post(reverse("accounts:open_invite"), data)
+        assert response.status_code == 200 and b'name="token"' in response.content
+
+
+def test_an_invite_link_keeps_its_token_out_of_every_request_line(client, admin):
+    """The link puts the token after "#", which browsers never send: the address the server sees (and its
+    access log records) is the page's alone, and the page posts the token in the request's body."""
+    set_policy(admin, Workspace.SignupPolicy.INVITE)
+    _, token = do_create_invite(admin, role="member", team=None, days=7)
+    link = invite_link(RequestFactory().get("/"), token)
+    address, _, fragment = link.partition("#")
+    assert fragment == token and token not in address
+    page = client.get(address)
+    assert page.status_code == 200 and "no-store" in page.headers["Cache-Control"]
+    html = page.content.decode()
+    assert 'id="invite-form"' in html and "js/invite.js" in html
+    client.post(address, {"token": token})
+    assert (
+        "You have an invite to join as a member." in client.get(reverse("accounts:sign_up")).content.decode()
+    )
+
+
+def test_a_link_of_the_first_kind_still_opens_its_invite(client, admin):
+    set_policy(admin, Workspace.SignupPolicy.INVITE)
+    _, token = do_create_invite(admin, role="member", team=None, days=7)
+    response = client.get(reverse("accounts:invite", args=[token]))
+    assert response.headers["Location"] == reverse("accounts:sign_up")  # the token leaves the address bar
+    assert (
+        "You have an invite to join as a member." in client.get(reverse("accounts:sign_up")).content.decode()
+    )
+
+
+def test_a_signed_in_person_opening_an_invite_goes_home_and_leaves_it_unused(client, admin, alice):
+    invite, token = do_create_invite(admin, role="member", team=None, days=7)
+    client.force_login(alice)
+    response = client.post(reverse("accounts:open_invite"), {"token": token})
+    assert response.headers["Location"] == reverse("chat:home")
+    invite.refresh_from_db()
+    assert invite.status == Invite.Status.ACTIVE
 
 
 def test_an_invite_expires_after_its_days(admin):

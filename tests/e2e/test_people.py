@@ -6,6 +6,7 @@ import time
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accounts.actions import do_create_invite
 from accounts.models import User
 from chat.models import Message
 from tests.e2e.ui import (
@@ -65,6 +66,20 @@ def person_row(page: Page, username: str):
     return page.get_by_role("list", name="People").get_by_role("listitem", name=username, exact=True)
 
 
+def test_an_invite_link_opens_without_javascript_too(page, new_context, screenshots):
+    """The token after "#" is read by the page's script; without JavaScript the page asks for it pasted."""
+    sign_up(page)  # the admin
+    _, token = do_create_invite(User.objects.get(username="alice"), role="member", team=None, days=7)
+    erin = new_context(java_script_enabled=False).new_page()
+    erin.goto(f"/accounts/invite/#{token}")
+    expect(erin.get_by_role("heading", name="Opening your invite…")).to_be_visible()
+    erin.screenshot(path=screenshots / "invite-without-javascript.png", caret="initial")
+    erin.get_by_label("Invite code").fill(token)
+    erin.get_by_role("button", name="Continue").click()
+    expect(erin.get_by_role("heading", name="Create your account")).to_be_visible()
+    expect(erin.get_by_role("status")).to_have_text("You have an invite to join as a member.")
+
+
 def test_an_admin_invites_a_person_and_puts_them_in_a_team(page, new_context, screenshots):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     sign_up(page, "root")
@@ -93,10 +108,14 @@ def test_an_admin_invites_a_person_and_puts_them_in_a_team(page, new_context, sc
     tall_screenshot(page, screenshots / "team-invites.png")
 
     dana = new_context().new_page()
+    addresses = []  # every address dana's browser asks for: the token must be in none (no server logs it)
+    dana.on("request", lambda request: addresses.append(request.url))
     dana.goto(link)
     expect(dana.get_by_role("heading", name="Create your account")).to_be_visible()
     expect(dana.get_by_role("status")).to_have_text("You have an invite to join as a member.")
     assert "/accounts/invite/" not in dana.url  # the token left the address bar
+    token = link.partition("#")[2]
+    assert token and addresses and not [address for address in addresses if token in address]
     dana.screenshot(path=screenshots / "sign-up-invite.png", caret="initial")
     fill_sign_up(dana, "dana")
     expect(dana.get_by_role("heading", name="What shall we work on?")).to_be_visible()
