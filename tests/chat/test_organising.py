@@ -12,7 +12,7 @@ from django.utils import timezone
 from chat import organising
 from chat.access import access_conversation, access_deleted_conversation, access_message
 from chat.actions import ActionError, do_send_message
-from chat.broadcast import conversation_group, reply_control_group
+from chat.broadcast import conversation_group, reply_control_group, user_group
 from chat.models import Conversation, Folder, Message
 from keys.models import UsageEntry
 from tests.chat.chats import make_chat
@@ -169,11 +169,24 @@ def test_move_in_and_out_of_a_folder(alice, bob):
     assert fresh(chat).folder_id is None
 
 
-def test_moving_into_a_folded_folder_opens_it(alice):
+@pytest.mark.django_db(transaction=True)  # each action commits, as in the app
+def test_moving_into_a_folded_folder_opens_it(alice, broadcasts):
     folder = organising.do_create_folder(alice, "Shut")
     organising.do_set_folder_collapsed(folder, True)
-    organising.do_move_conversation(make_chat(alice, "In"), Folder.objects.get(pk=folder.pk))
+    chat = make_chat(alice, "In")
+    broadcasts.clear()
+    organising.do_move_conversation(chat, Folder.objects.get(pk=folder.pk))
     assert not Folder.objects.get(pk=folder.pk).collapsed  # so the person sees where it went
+    # One change, told once: each tell makes every open page fetch its lists again.
+    assert broadcasts == [(user_group(alice.pk), {"type": "sidebar.changed"})]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moving_to_a_new_folder_tells_the_pages_once(alice, broadcasts):
+    chat = make_chat(alice, "Movable")
+    broadcasts.clear()
+    organising.do_move_to_new_folder(alice, chat, "Fresh")
+    assert broadcasts == [(user_group(alice.pk), {"type": "sidebar.changed"})]
 
 
 def test_move_to_a_new_folder_makes_both_or_neither(alice):
