@@ -15,24 +15,13 @@ from providers.errors import ProviderError
 from providers.http import new_client
 from providers.types import Endpoint, ModelInfo
 
-# Short words for the outcome, by ProviderError kind; the full sentence (with the action to take) follows them.
-_VERDICTS = {
-    "auth": "Key rejected",
-    "credits": "Balance exhausted",
-    "forbidden": "Not allowed",
-    "unreachable": "Cannot reach host",
-    "timeout": "No answer in time",
-    "blocked": "Address not allowed",
-    "rate_limited": "Rate-limited",
-    "unavailable": "Provider unavailable",
-    "redirect": "Redirected",
-}
-
 
 @dataclass(frozen=True)
 class Probe:
     ok: bool
-    summary: str  # words for the person: "Works — 212 models." or "Key rejected — Novisurf: …"
+    # Words for the person: "Works — 212 models.", or the provider layer's sentence, which already says what
+    # failed and what to do ("Novisurf: the key was rejected — check the key.").
+    summary: str
     models: list[ModelInfo] | None = None  # None when the provider did not give a list
     error: str = ""  # the provider layer's sentence when it failed
 
@@ -59,7 +48,7 @@ def probe_credential(credential: Credential) -> Probe:
         secret = crypto.decrypt(credential.ciphertext)
     except crypto.SecretUnreadable:
         error = "The saved key can't be read any more — replace the secret."
-        return Probe(False, f"Key unreadable — {error}", error=error)
+        return Probe(False, error, error=error)
     try:
         models = async_to_sync(_list_models)(endpoint_of(credential), secret)
     except ProviderError as exc:
@@ -70,8 +59,7 @@ def probe_credential(credential: Credential) -> Probe:
                 "Reachable — this server lists no models, so type the model name; the key is checked "
                 "on your first message.",
             )
-        verdict = _VERDICTS.get(exc.kind, "Failed")
-        return Probe(False, f"{verdict} — {exc.message}", error=exc.message)
+        return Probe(False, exc.message, error=exc.message)
     count = len(models)
     noun = "model" if count == 1 else "models"
     return Probe(
