@@ -171,8 +171,33 @@
     return true;
   }
 
+  // A control changed while htmx was still on its way (a slow link) asked for nothing. The element that
+  // listens carries data-catch-up, naming an event it listens for ("change", "submit"); that event is sent
+  // now, from the first control inside it that differs from what the page arrived with. ("input changed"
+  // would not do: htmx takes the value it finds when it starts listening as the one already asked for.)
+  // The sidebar's search box has its own (static/js/search.js), as it also brings a query back.
+  function changedSinceLoad(control) {
+    if (control.type === "checkbox" || control.type === "radio") return control.checked !== control.defaultChecked;
+    if (control.tagName === "SELECT") {
+      var initial = 0;  // with no option marked selected, the first one is
+      Array.prototype.forEach.call(control.options, function (option, index) { if (option.defaultSelected) initial = index; });
+      return control.selectedIndex !== initial;
+    }
+    return control.value !== control.defaultValue;
+  }
+  function catchUp() {
+    document.querySelectorAll("[data-catch-up]").forEach(function (element) {
+      var controls = element.matches("input, select, textarea") ? [element] : element.querySelectorAll("input, select, textarea");
+      var changed = Array.prototype.find.call(controls, changedSinceLoad);
+      if (!changed) return;
+      var name = element.dataset.catchUp;  // a form's submit comes from the form itself
+      (name === "submit" ? element : changed).dispatchEvent(new Event(name, { bubbles: true, cancelable: true }));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     addCopyButtons(document);
     if (!openAtTarget()) follow();
+    catchUp();  // htmx has bound the page by now: its script comes first, so its handler ran first
   });
 })();

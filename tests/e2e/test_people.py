@@ -6,7 +6,7 @@ import time
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from accounts.actions import do_create_invite
+from accounts.actions import do_create_invite, do_sign_up
 from accounts.models import User
 from chat.models import Message
 from tests.e2e.ui import (
@@ -15,6 +15,7 @@ from tests.e2e.ui import (
     add_key,
     assert_composer_works,
     body,
+    hold_first,
     new_chat,
     send,
     sign_in,
@@ -238,3 +239,42 @@ def test_deactivating_someone_ends_their_open_chat_and_their_session(page, new_c
     sign_in(bob, "bob")
     expect(bob.get_by_role("alert")).to_contain_text("Please enter a correct username and password.")
     assert not User.objects.get(username="bob").is_active
+
+
+def a_few_people() -> None:
+    for name in ("amelia", "amos", "bruno", "carmen"):
+        do_sign_up(name, PASSWORD)
+
+
+def test_an_admin_finds_people_by_typing_part_of_a_name(page):
+    sign_up(page, "root")
+    a_few_people()
+    open_team(page, "People")
+    people = page.get_by_role("list", name="People")
+    expect(people.get_by_role("listitem")).to_have_count(5)
+
+    page.get_by_role("searchbox", name="Find a person").fill("am")
+    expect(people.get_by_role("listitem")).to_have_count(2)
+    expect(person_row(page, "amelia")).to_be_visible()
+    expect(person_row(page, "amos")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]q=am"))  # the address keeps the search, for Back and sharing
+
+    page.get_by_role("searchbox", name="Find a person").fill("zz")
+    expect(page.get_by_text("username contains “zz”.")).to_be_visible()
+    page.get_by_role("searchbox", name="Find a person").fill("")
+    expect(people.get_by_role("listitem")).to_have_count(5)
+
+
+def test_a_name_typed_before_the_page_had_loaded_is_searched(page):
+    """On a slow link the box is there before htmx is: what was typed meanwhile is searched once it arrives,
+    instead of waiting for another keystroke."""
+    sign_up(page, "root")
+    a_few_people()
+    held = hold_first(page, "**/htmx-*.min.js")
+    page.goto("/team/people/", wait_until="commit")
+    page.get_by_role("searchbox", name="Find a person").fill("bru")
+    assert len(held) == 1
+    expect(page.get_by_role("list", name="People").get_by_role("listitem")).to_have_count(5)
+    held[0].continue_()
+    expect(page.get_by_role("list", name="People").get_by_role("listitem")).to_have_count(1)
+    expect(person_row(page, "bruno")).to_be_visible()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from accounts.actions import do_sign_up
 from accounts.audit import record_event
 from accounts.models import AuditEvent, Team, User
-from tests.e2e.ui import PASSWORD, sign_in, sign_up, wait_for_htmx
+from tests.e2e.ui import PASSWORD, hold_first, sign_in, sign_up, wait_for_htmx
 from tests.keys.ledger import add_usage, at, key, usage
 
 LIGHT_BG = "rgb(247, 247, 249)"
@@ -206,3 +206,21 @@ def test_the_admin_reads_the_audit_log(page, screenshots):
     page.get_by_label("Person").select_option(label="bob")
     expect(events.get_by_role("listitem")).to_have_count(1)
     expect(page).to_have_url(re.compile(rf"[?&]person={bob.pk}(&|$)"))
+
+
+def test_a_filter_changed_before_the_page_had_loaded_is_applied(page):
+    """On a slow link the filters are there before htmx is: a period picked meanwhile is shown once it
+    arrives, instead of waiting for another change."""
+    sign_up(page, "alice")
+    a_month_of_usage_for_alice = [
+        usage(User.objects.get(username="alice"), when=at(TODAY - timedelta(days=day)), prompt=500)
+        for day in (1, 20)
+    ]
+    add_usage(a_month_of_usage_for_alice)
+    held = hold_first(page, "**/htmx-*.min.js")
+    page.goto("/settings/usage/", wait_until="commit")
+    page.get_by_label("Period").select_option(label="Last 7 days")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_role("heading", name="Last 7 days")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]period=7d"))
