@@ -337,22 +337,61 @@ def do_retry_reply(user, conversation: Conversation, *, message_id, credential_i
         old = _finished_reply(locked, message_id)
         credential = _usable_credential(user, credential_id or old.credential_id)
         model = clean_text(model).strip()[:200] or old.model
-        preset = PRESETS.get(credential.preset)
-        params = clean_params(preset, locked.params) if preset else {}
-        reply = Message.objects.create(
+        return _new_reply_on_screen(user, locked, parent_id=old.parent_id, credential=credential, model=model)
+
+
+def do_edit_message(
+    user, conversation: Conversation, *, message_id, text: str, credential_id, model: str, max_chars: int
+) -> Message:
+    """Ask again with one of your messages rewritten: the new text goes beside the old one (a sibling, as
+    Retry's replies are: nothing is overwritten), and a new reply to it is written with the key and model the
+    composer shows now. The new version becomes the one on screen; the old one stays a version away."""
+    with transaction.atomic():
+        locked = _lock_idle_conversation(conversation)
+        old = Message.objects.filter(pk=message_id, conversation=locked, role=Message.Role.USER).first()
+        if old is None:
+            raise ActionError("That message does not exist.")
+        typed = text
+        text, credential, model = check_send(
+            user,
+            text=text,
+            credential_id=credential_id or locked.credential_id,
+            model=model or locked.model,
+            max_chars=max_chars,
+        )
+        if locked.mode == Conversation.Mode.TEXT:
+            text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
+        edited = Message.objects.create(
             conversation=locked,
             parent_id=old.parent_id,
-            role=Message.Role.ASSISTANT,
-            state=Message.State.STREAMING,
-            model=model,
-            credential=credential,
-            params=params,
+            role=Message.Role.USER,
+            content=text,
+            images=check_images(credential, model, old.images),
         )
-        _reserve(user, reply)
-        locked.current_leaf = reply
-        locked.save(update_fields=["current_leaf", "updated_at"])
-        send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
-        sidebar_changed_on_commit(locked.owner_id)  # to the top of the list
+        return _new_reply_on_screen(user, locked, parent_id=edited.pk, credential=credential, model=model)
+
+
+def _new_reply_on_screen(
+    user, locked: Conversation, *, parent_id, credential: Credential, model: str
+) -> Message:
+    """A streaming reply to `parent_id`, with the chat's parameters as they are now, that becomes the one on
+    screen (Retry, Edit): its usage is reserved and every page is told the path changed."""
+    preset = PRESETS.get(credential.preset)
+    params = clean_params(preset, locked.params) if preset else {}
+    reply = Message.objects.create(
+        conversation=locked,
+        parent_id=parent_id,
+        role=Message.Role.ASSISTANT,
+        state=Message.State.STREAMING,
+        model=model,
+        credential=credential,
+        params=params,
+    )
+    _reserve(user, reply)
+    locked.current_leaf = reply
+    locked.save(update_fields=["current_leaf", "updated_at"])
+    send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
+    sidebar_changed_on_commit(locked.owner_id)  # to the top of the list
     return reply
 
 

@@ -1,6 +1,7 @@
 """The conversation websocket: a router between the page, the actions and the relays.
 
-Frames from the page are JSON from the htmx ws extension (`action` is "send", "stop" or "resync");
+Frames from the page are JSON from the htmx ws extension (`action` is "send", "stop", "resync", or one of
+the actions on a message: "retry", "edit", "continue", "version", "keep");
 frames to the page are HTML fragments with hx-swap-oob, rendered from the same partials as the views.
 """
 
@@ -158,7 +159,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self._stop_reply(content)
         elif action == "resync":
             await self._resync()
-        elif action in ("retry", "continue", "version", "keep"):
+        elif action in ("retry", "edit", "continue", "version", "keep"):
             await self._reply_action(action, content)
         else:
             await self._error("The page asked for something unknown; reload it if this repeats.")
@@ -273,8 +274,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             )
 
     def _save_reply_action(self, action, message_id, content):
-        """Retry, Continue, show another version or keep an alternative; for a reply that will now stream,
-        what its relay needs."""
+        """Retry, Edit, Continue, show another version or keep an alternative; for a reply that will now
+        stream, what its relay needs."""
         if action == "version":
             actions.do_show_version(self.conversation, message_id=message_id)
             return None, None
@@ -284,13 +285,24 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 self.conversation, message_id=message_id, index=index if type(index) is int else -1
             )
             return None, None
+        model = content.get("model") if isinstance(content.get("model"), str) else ""
         if action == "retry":
             reply = actions.do_retry_reply(
                 self.user,
                 self.conversation,
                 message_id=message_id,
                 credential_id=content.get("credential"),
-                model=content.get("model") if isinstance(content.get("model"), str) else "",
+                model=model,
+            )
+        elif action == "edit":
+            reply = actions.do_edit_message(
+                self.user,
+                self.conversation,
+                message_id=message_id,
+                text=content.get("message") if isinstance(content.get("message"), str) else "",
+                credential_id=content.get("credential"),
+                model=model,
+                max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
             )
         else:
             reply = actions.do_continue_reply(self.conversation, message_id=message_id)

@@ -20,7 +20,7 @@ class SendForm(forms.Form):
 
 
 class ReplyActionForm(forms.Form):
-    """A websocket frame about one reply: stop, retry, continue, or show this version."""
+    """A websocket frame about one message: stop, retry, edit, continue, or show this version."""
 
     message_id = forms.IntegerField(min_value=1)
 

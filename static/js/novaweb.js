@@ -5,12 +5,16 @@
   function composer() { return document.getElementById("composer"); }
   function messages() { return document.getElementById("messages"); }
 
-  // Enter sends, Shift+Enter breaks the line (and IME composition is left alone).
+  // Enter sends, Shift+Enter breaks the line (and IME composition is left alone): in the composer, and in a
+  // message being edited, where Escape also cancels.
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    if (target.id !== "message" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    var form = target.id === "message" ? composer() : target.closest && target.closest(".edit-form");
+    if (!form || event.isComposing) return;
+    if (event.key === "Escape" && form !== composer()) closeEditor(form.closest("details"));
+    if (event.key !== "Enter" || event.shiftKey) return;
     event.preventDefault();
-    if (target.value.trim()) composer().requestSubmit();
+    if (target.value.trim()) form.requestSubmit();
   });
 
   // Keep the newest text in view while the reader is at the bottom; leave them be if they scrolled up.
@@ -48,6 +52,23 @@
       area.value = code; document.body.appendChild(area); area.select();
       try { document.execCommand("copy"); done(); } finally { area.remove(); }
     }
+  });
+
+  // Edit: opening puts the cursor at the end of the message's text; Cancel closes it unchanged.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.classList || !details.classList.contains("edit-message") || !details.open) return;
+    var area = details.querySelector("textarea");
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+  }, true);
+  function closeEditor(details) {
+    details.querySelector("form").reset();
+    details.open = false;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-close-details]");
+    if (button) closeEditor(button.closest("details"));
   });
 
   // A copy button for a field (an invite link): data-copy names the field whose value it copies.

@@ -1,5 +1,6 @@
 """The composer's options per provider: the parameters panel (saved at once, clamped on the server), NovaKit's
-web search and image links, Novita's text completion mode; error sentences in the bubble; Retry and Continue."""
+web search and image links, Novita's text completion mode; error sentences in the bubble; Retry, Continue and
+Edit."""
 
 from playwright.sync_api import Page, expect
 
@@ -321,3 +322,58 @@ def test_retry_makes_a_new_version_and_continue_extends_the_reply(page, fake_pro
     (request,) = chat_requests(fake_provider)
     assert request["json"]["messages"][-1]["role"] == "assistant", request["json"]["messages"]
     assert_composer_works(page, "after continue")
+
+
+def test_edit_asks_again_with_the_message_rewritten_and_keeps_the_old_version(
+    page, fake_provider, screenshots
+):
+    sign_up(page)
+    add_key(page, fake_provider, label="Generic", secret="sk-edits-6666ffff")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="fake-model")
+    wait_until_done(send(page, "echo: The capital of Australia is Sydney."))
+    question = bubbles(page).first
+
+    question.locator("summary", has_text="Edit").click()
+    box = question.get_by_role("textbox", name="New wording")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("echo: The capital of Australia is Sydney.")
+    box.fill("echo: The capital of Australia is Canberra.")
+    box.press("Enter")  # as in the composer; the button "Ask again" does the same
+    reply = bubbles(page).last
+    expect(body(reply)).to_have_text("The capital of Australia is Canberra.")
+    wait_until_done(reply)
+    expect(bubbles(page)).to_have_count(2)
+    edited = bubbles(page).first
+    expect(body(edited)).to_have_text("echo: The capital of Australia is Canberra.")
+    expect(edited.get_by_text("2 / 2")).to_be_visible()
+    expect(edited.get_by_role("button", name="Next version")).to_be_disabled()
+    page.screenshot(path=screenshots / "edit-versions.png", caret="initial")
+
+    # The first wording and its reply are a click away, and stay on screen after a reload.
+    edited.get_by_role("button", name="Previous version").click()
+    expect(body(bubbles(page).first)).to_have_text("echo: The capital of Australia is Sydney.")
+    expect(body(bubbles(page).last)).to_have_text("The capital of Australia is Sydney.")
+    page.reload()
+    expect(bubbles(page).first.get_by_text("1 / 2")).to_be_visible()
+    expect(body(bubbles(page).last)).to_have_text("The capital of Australia is Sydney.")
+
+    # Cancel leaves the message as it was, and the editor opens on its text again.
+    question = bubbles(page).first
+    question.locator("summary", has_text="Edit").click()
+    question.get_by_role("textbox", name="New wording").fill("echo: never sent")
+    page.screenshot(path=screenshots / "edit-open.png", caret="initial")
+    # An open editor leaves the composer's names to the composer ("Message", "Send").
+    expect(page.get_by_label("Message")).to_have_count(1)
+    expect(page.get_by_role("button", name="Send")).to_have_count(1)
+    question.get_by_role("button", name="Cancel").click()
+    expect(question.get_by_role("textbox", name="New wording")).to_be_hidden()
+    question.locator("summary", has_text="Edit").click()
+    expect(question.get_by_role("textbox", name="New wording")).to_have_value(
+        "echo: The capital of Australia is Sydney."
+    )
+    question.get_by_role("textbox", name="New wording").press("Shift+Enter")  # a new line, not a send
+    question.get_by_role("textbox", name="New wording").press("Escape")  # cancels too
+    expect(question.get_by_role("textbox", name="New wording")).to_be_hidden()
+    expect(bubbles(page)).to_have_count(2)
+    assert_composer_works(page, "after the edits")

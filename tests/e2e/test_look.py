@@ -170,7 +170,7 @@ def test_screenshots(page, fake_provider, screenshots):
     add_key(page, fake_provider, label="Old NovaKit", dialect="novakit", secret="nk-invalid-0c3e5d18")
     open_keys(page)  # without the "Saved" flash
     check_key(page, "Team Novisurf", "Works — ")
-    check_key(page, "Old NovaKit", "Key rejected — ")
+    check_key(page, "Old NovaKit", "NovaKit: the key was rejected — ")
     page.get_by_role("heading", name="Settings", level=1).click()  # no focus ring in the picture
     page.set_viewport_size(
         {"width": 1280, "height": 1400}
