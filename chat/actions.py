@@ -25,7 +25,7 @@ from chat.models import Conversation, Message
 from chat.text import clean_text, title_from
 from keys import ledger
 from keys.access import access_usable_credential
-from keys.models import ChatDefaults, Credential
+from keys.models import MAX_INSTRUCTIONS_CHARS, ChatDefaults, Credential
 from keys.parameters_panel import params_from_form
 from providers.models import is_vision_model
 from providers.presets import PRESETS, clean_params
@@ -53,7 +53,11 @@ def do_create_conversation(user) -> Conversation:
     defaults = ChatDefaults.objects.filter(user=user).select_related("credential").first()
     if defaults is not None and defaults.credential_id is not None:
         return Conversation.objects.create(
-            owner=user, credential=defaults.credential, model=defaults.model, params=defaults.params
+            owner=user,
+            credential=defaults.credential,
+            model=defaults.model,
+            params=defaults.params,
+            instructions=defaults.instructions,
         )
     last = Conversation.objects.for_user(user).exclude(credential=None).order_by("-updated_at").first()
     if last is None:
@@ -133,23 +137,48 @@ def takes_images(credential: Credential, model: str) -> bool:
     return is_vision_model(model)
 
 
-def chat_options(credential: Credential | None, form) -> tuple[dict, str]:
-    """The parameters and mode a composer form asks for, cleaned against the key's preset."""
+def clean_instructions(raw) -> str:
+    """Instructions as stored: text PostgreSQL can hold, without surrounding blank space, bounded."""
+    return clean_text(raw).strip()[:MAX_INSTRUCTIONS_CHARS] if isinstance(raw, str) else ""
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """What a composer form asks for, cleaned: the parameters (against the key's preset), the mode, and the
+    instructions, None when the form had no such field (text mode hides it): those stay as they are."""
+
+    params: dict
+    mode: str
+    instructions: str | None
+
+
+def chat_options(credential: Credential | None, form) -> ChatOptions:
     preset = PRESETS.get(credential.preset) if credential else None
     params = params_from_form(preset, form)
     mode = form.get("mode")
     if mode != Conversation.Mode.TEXT or preset is None or not preset.supports_text_completions:
         mode = Conversation.Mode.CHAT
-    return params, mode
+    instructions = clean_instructions(form.get("instructions")) if "instructions" in form else None
+    return ChatOptions(params, mode, instructions)
+
+
+def _apply_options(conversation: Conversation, options: ChatOptions) -> list[str]:
+    """Set `options` on `conversation`; the fields to save."""
+    conversation.params, conversation.mode = options.params, options.mode
+    if options.instructions is None:
+        return ["params", "mode"]
+    conversation.instructions = options.instructions
+    return ["params", "mode", "instructions"]
 
 
 def do_set_chat_options(conversation: Conversation, credential: Credential, form) -> Conversation:
-    """Remember the key, parameters and mode shown in a conversation's panel (before anything is sent)."""
-    conversation.params, conversation.mode = chat_options(credential, form)
+    """Remember the key, parameters, mode and instructions shown in a conversation's panel (before anything
+    is sent)."""
+    fields = _apply_options(conversation, chat_options(credential, form))
     conversation.credential = credential
     # Not `save()`: these are preferences and must not move the chat to the top of the sidebar.
     Conversation.objects.filter(pk=conversation.pk).update(
-        params=conversation.params, mode=conversation.mode, credential=credential
+        credential=credential, **{name: getattr(conversation, name) for name in fields}
     )
     return conversation
 
@@ -189,41 +218,47 @@ def plan_send(
     reply still streaming will not make a new request at all; a deleted conversation gets do_send_message's
     words. Anything that changes between this read and the commit (another tab's send) fails `holds_for`.
     """
-    text, credential, model, images, params, mode = _cleaned_send(
+    text, credential, model, images, chosen = _cleaned_send(
         user, text=text, credential_id=credential_id, model=model, options=options, max_chars=max_chars
     )
     if credential.is_shared:
         return None
     row = (
         Conversation.objects.filter(pk=conversation.pk, deleted_at__isnull=True)
-        .values_list("current_leaf_id")
+        .values_list("current_leaf_id", "instructions")
         .first()
     )
     if row is None:
         return None
-    leaf = row[0]
+    leaf, instructions = row
     path = history_path(conversation.pk, leaf)
     if path and (path[-1].is_streaming or any(m.client_id == client_id for m in path)):
         return None
     pending = Message(role=Message.Role.USER, content=text, images=images)
     context = request_context(
-        credential, conversation, [*path, pending], mode=mode, model=model, params=params
+        credential,
+        conversation,
+        [*path, pending],
+        mode=chosen.mode,
+        model=model,
+        params=chosen.params,
+        instructions=instructions if chosen.instructions is None else chosen.instructions,
     )
     return SendPlan(leaf, context)
 
 
 def _cleaned_send(user, *, text, credential_id, model, options, max_chars):
-    """A send's message, key, model, images, parameters and mode, checked and cleaned (ActionError if not)."""
+    """A send's message, key, model, images and chat options, checked and cleaned (ActionError if not)."""
     typed = text
     text, credential, model = check_send(
         user, text=text, credential_id=credential_id, model=model, max_chars=max_chars
     )
     options = options if options is not None else {}
     images = check_images(credential, model, options.get("images"))
-    params, mode = chat_options(credential, options)
-    if mode == Conversation.Mode.TEXT:
+    chosen = chat_options(credential, options)
+    if chosen.mode == Conversation.Mode.TEXT:
         text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
-    return text, credential, model, images, params, mode
+    return text, credential, model, images, chosen
 
 
 def do_send_message(
@@ -239,11 +274,12 @@ def do_send_message(
 ) -> SendResult:
     """Save the user's message and an empty streaming reply, in one transaction, then tell the page.
 
-    `options` is the composer's form (parameters panel, mode, image links); it is cleaned here and becomes
+    `options` is the composer's form (parameters panel, mode, instructions, image links); it is cleaned here
+    and becomes
     the conversation's settings too. A repeated send with the same client id returns the first result. Only
     one reply per conversation streams at a time.
     """
-    text, credential, model, images, params, mode = _cleaned_send(
+    text, credential, model, images, chosen = _cleaned_send(
         user, text=text, credential_id=credential_id, model=model, options=options, max_chars=max_chars
     )
     try:
@@ -269,18 +305,20 @@ def do_send_message(
                 state=Message.State.STREAMING,
                 model=model,
                 credential=credential,
-                params=params,
+                params=chosen.params,
             )
+            chosen_fields = _apply_options(
+                locked, chosen
+            )  # before the reservation: it counts the instructions
             _reserve(user, reply)
             locked.current_leaf = reply
             locked.credential = credential
             locked.model = model
-            locked.params, locked.mode = params, mode
             title_changed = not locked.title
             if title_changed:
                 locked.title = title_from(text)
             locked.save(
-                update_fields=["current_leaf", "credential", "model", "params", "mode", "title", "updated_at"]
+                update_fields=["current_leaf", "credential", "model", *chosen_fields, "title", "updated_at"]
             )
             send_to_group_on_commit(
                 conversation_group(locked.pk),

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models.functions import Length
 
-from chat.models import Message
+from chat.models import Conversation, Message
 from keys import budgets, ledger
 from keys.models import UsageEntry
 from providers.presets import PRESETS
@@ -58,8 +58,9 @@ def reserve_reply(user, reply: Message, *, prefix: str = "") -> ledger.Reservati
 
 
 def prompt_estimate(reply: Message, prefix: str = "") -> int:
-    """Tokens of the history sent for `reply` (the path to its parent, as chat.history builds it), by the
-    documented estimate in keys.budgets. Reads lengths, not texts: one query, whatever the chat's size."""
+    """Tokens of the history sent for `reply` (the conversation's instructions and the path to its parent, as
+    chat.history builds it), by the documented estimate in keys.budgets. Reads lengths, not texts: one query,
+    whatever the chat's size (and the conversation, when the reply does not hold it already)."""
     rows = Message.objects.filter(conversation_id=reply.conversation_id).values_list(
         "pk", "parent_id", "role", "state", Length("content"), "images"
     )
@@ -75,6 +76,12 @@ def prompt_estimate(reply: Message, prefix: str = "") -> int:
         node = by_id.get(parent_id)
     if prefix:
         chars += len(prefix)
+        messages += 1
+    conversation = reply.conversation
+    if (
+        conversation.instructions and conversation.mode == Conversation.Mode.CHAT
+    ):  # sent first, as a system message
+        chars += len(conversation.instructions)
         messages += 1
     return budgets.estimate_prompt_tokens(chars, messages, images)
 

@@ -53,6 +53,7 @@ def conversation_data(conversation: Conversation, messages: list[Message], keys:
         "model": conversation.model,
         "params": conversation.params,
         "mode": conversation.mode,
+        "instructions": conversation.instructions,
         "key": keys.get(conversation.credential_id),
         "folder": conversation.folder.name if conversation.folder_id else None,
         "pinned": conversation.pinned_at is not None,
@@ -120,6 +121,9 @@ def conversation_markdown(conversation: Conversation, path: list[Message], keys:
         f"*Exported from NovaWeb on {_when(timezone.now())}.*",
         "",
     ]
+    if conversation.instructions:
+        told = [f"> {line}".rstrip() for line in conversation.instructions.splitlines()]
+        lines += ["**Instructions to the model:**", "", *told, ""]
     for m in path:
         lines += ["---", "", f"## {_heading(m)}", ""]
         if len(m.choices) > 1:

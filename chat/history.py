@@ -101,6 +101,7 @@ def reply_context(message_id: int) -> ReplyContext:
         mode=conversation.mode,
         model=reply.model,
         params=reply.params,
+        instructions=conversation.instructions,
         prefix=reply.content,  # non-empty only when continuing: the model carries on from it
         message_id=reply.id,
     )
@@ -114,11 +115,13 @@ def request_context(
     mode: str,
     model: str,
     params: dict,
+    instructions: str = "",
     prefix: str = "",
     message_id: int | None = None,
 ) -> ReplyContext:
     """The request for a reply that follows `path` (root first), and what its relay needs to make it.
-    `message_id` is None for a send that has not committed yet (chat.actions.plan_send)."""
+    `message_id` is None for a send that has not committed yet (chat.actions.plan_send). The conversation's
+    instructions go first, as a system message; a text completion has no place for them."""
     usable = [
         m for m in path if m.content and (m.role != Message.Role.ASSISTANT or m.state in _CONTEXT_STATES)
     ]
@@ -128,7 +131,7 @@ def request_context(
         prompt = "".join(m.content for m in usable) + prefix
         request = TextRequest(model=model, prompt=prompt, params=dict(params), user=user)
     else:
-        history = []
+        history = [{"role": "system", "content": instructions}] if instructions else []
         for m in usable:
             item = {"role": m.role, "content": m.content}
             if m.images:

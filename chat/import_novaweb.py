@@ -22,6 +22,7 @@ from chat.import_tree import (
     kind,
     quoted,
 )
+from keys.models import MAX_INSTRUCTIONS_CHARS
 
 FORMAT = "novaweb"
 VERSION = 1
@@ -89,6 +90,9 @@ def _conversation(data, prefix: str, number: int) -> ImportedConversation:
         model=check_text(data.get("model"), where, "model", max_chars=200),
         params=check_json_object(data.get("params"), where, "params"),
         mode=mode,
+        instructions=check_text(
+            data.get("instructions"), where, "instructions", max_chars=MAX_INSTRUCTIONS_CHARS
+        ).strip(),
         folder=check_text(data.get("folder"), where, "folder", max_chars=80).strip(),
         pinned=check_flag(data.get("pinned"), where, "pinned"),
         archived=check_flag(data.get("archived"), where, "archived"),

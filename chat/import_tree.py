@@ -63,6 +63,7 @@ class ImportedConversation:
     model: str = ""
     params: dict = field(default_factory=dict)
     mode: str = "chat"
+    instructions: str = ""
     folder: str = ""
     pinned: bool = False
     archived: bool = False

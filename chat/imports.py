@@ -102,6 +102,7 @@ def do_import(user, plan: ImportPlan) -> ImportSummary:
                 model=imported.model,
                 params=imported.params,
                 mode=imported.mode,
+                instructions=imported.instructions,
                 folder=folders.get(imported.folder),
                 pinned_at=now if imported.pinned else None,
                 archived_at=now if imported.archived else None,

@@ -70,6 +70,8 @@ class Conversation(models.Model):
     model = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CHAT)
+    # Sent before the history as a system message, in chat mode ("Answer in French.").
+    instructions = models.TextField(blank=True, default="")
     current_leaf = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

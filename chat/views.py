@@ -13,7 +13,7 @@ from chat.sidebar import Key, chats_page, deleted_rows, sidebar_context
 from chat.window import path_window
 from keys.access import access_usable_credential
 from keys.granted import granted_keys, offered_models
-from keys.models import Credential
+from keys.models import MAX_INSTRUCTIONS_CHARS, Credential
 from keys.parameters_panel import param_rows
 from providers.params import clean_params
 from providers.presets import PRESETS
@@ -96,6 +96,7 @@ def composer_options(conversation: Conversation, credential: Credential | None, 
         "takes_images": bool(preset and "images" in preset.message_fields),
         "offers_text_mode": text_mode,
         "mode": conversation.mode if text_mode else Conversation.Mode.CHAT,
+        "max_instructions": MAX_INSTRUCTIONS_CHARS,
     }
 
 

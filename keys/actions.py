@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from keys import crypto
-from keys.models import ChatDefaults, Credential
+from keys.models import MAX_INSTRUCTIONS_CHARS, ChatDefaults, Credential
 from keys.probe import Probe
 from providers.presets import PRESETS, clean_params
 
@@ -63,7 +63,9 @@ def do_delete_credential(credential: Credential) -> None:
     credential.delete()
 
 
-def do_save_chat_defaults(user, *, credential: Credential | None, model: str, params: dict) -> ChatDefaults:
+def do_save_chat_defaults(
+    user, *, credential: Credential | None, model: str, params: dict, instructions: str = ""
+) -> ChatDefaults:
     """Store what new chats start with; parameters are cleaned against the key's preset (none without a key)."""
     preset = PRESETS.get(credential.preset) if credential else None
     defaults, _ = ChatDefaults.objects.update_or_create(
@@ -72,6 +74,7 @@ def do_save_chat_defaults(user, *, credential: Credential | None, model: str, pa
             "credential": credential,
             "model": model.strip()[:200],
             "params": clean_params(preset, params) if preset else {},
+            "instructions": instructions.strip()[:MAX_INSTRUCTIONS_CHARS],
         },
     )
     return defaults

@@ -1,6 +1,6 @@
 from django import forms
 
-from keys.models import PRESET_CHOICES, Credential
+from keys.models import MAX_INSTRUCTIONS_CHARS, PRESET_CHOICES, Credential
 from providers import egress
 from providers.presets import PRESETS
 from providers.types import Endpoint
@@ -130,6 +130,7 @@ class ReplaceSecretForm(CredentialForm):
 class ChatDefaultsForm(forms.Form):
     credential = forms.TypedChoiceField(label="Key", coerce=int, required=False, empty_value=None)
     model = forms.CharField(label="Model", max_length=200, required=False)
+    instructions = forms.CharField(label="Instructions", max_length=MAX_INSTRUCTIONS_CHARS, required=False)
 
     def __init__(self, *args, credentials=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -89,8 +89,13 @@ class Credential(models.Model):
         return f"••••{self.last4}"
 
 
+# A conversation's instructions (its system message) and the defaults new chats start with are both bounded by this.
+MAX_INSTRUCTIONS_CHARS = 10_000
+
+
 class ChatDefaults(models.Model):
-    """What a user's new chats start with: key, model and parameters (cleaned against the key's preset)."""
+    """What a user's new chats start with: key, model, parameters (cleaned against the key's preset) and
+    instructions."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_defaults"
@@ -100,6 +105,7 @@ class ChatDefaults(models.Model):
     )
     model = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True)
+    instructions = models.TextField(blank=True, default="")
 
     def __str__(self) -> str:
         return f"chat defaults of user {self.user_id}"

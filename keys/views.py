@@ -14,7 +14,7 @@ from keys.actions import (
 )
 from keys.forms import ChatDefaultsForm, CredentialForm, RenameCredentialForm, ReplaceSecretForm
 from keys.granted import granted_keys, offered_models
-from keys.models import ChatDefaults, Credential
+from keys.models import MAX_INSTRUCTIONS_CHARS, ChatDefaults, Credential
 from keys.parameters_panel import param_rows, params_from_form
 from keys.probe import Probe, probe_credential
 from providers.presets import PRESETS
@@ -137,6 +137,7 @@ def _defaults_context(request, form, credential, params):
         "param_rows": param_rows(preset, params),
         "models": offered_models(credential, granted),
         "preset": preset,
+        "max_instructions": MAX_INSTRUCTIONS_CHARS,
     }
 
 
@@ -157,6 +158,7 @@ def chat_defaults(request):
                 credential=credential,
                 model=form.cleaned_data["model"],
                 params=params_from_form(preset, request.POST),
+                instructions=form.cleaned_data["instructions"],
             )
             messages.success(request, "Saved. New chats start with these settings.")
             return redirect("keys:defaults")
@@ -171,7 +173,11 @@ def chat_defaults(request):
         form = ChatDefaultsForm(credentials=credentials)
         context = _defaults_context(request, form, credential, {})
         return TemplateResponse(request, "keys/defaults.html#defaults-params", context)
-    initial = {"credential": saved.credential_id, "model": saved.model} if saved else {}
+    initial = (
+        {"credential": saved.credential_id, "model": saved.model, "instructions": saved.instructions}
+        if saved
+        else {}
+    )
     form = ChatDefaultsForm(initial=initial, credentials=credentials)
     credential = by_id.get(saved.credential_id) if saved else None
     context = _defaults_context(request, form, credential, saved.params if saved else {})

@@ -79,6 +79,9 @@ def test_markdown_export_reads_like_the_conversation_on_screen(client, alice, ch
     assert text.startswith("# Rome trip · “plans”/ideas\n")
     assert "Model: novakit/large · Key: Team NovaKit (NovaKit)" in text and "archived" in text
     assert (
+        "**Instructions to the model:**\n\n> Suggest places a short walk apart.\n> Prices in euros.\n" in text
+    )
+    assert (
         "## You · 2025-03-14 09:27 UTC" in text and "What should I see in **Rome**?\nTwo days only." in text
     )
     assert "- <https://example.com/colosseum.jpg>" in text

@@ -47,7 +47,7 @@ def tree(conversation: Conversation) -> list[tuple]:
 
 
 def same_conversation(copy: Conversation, original: Conversation) -> None:
-    for name in ("title", "model", "params", "mode", "created_at", "updated_at"):
+    for name in ("title", "model", "params", "mode", "instructions", "created_at", "updated_at"):
         assert getattr(copy, name) == getattr(original, name), name
     assert copy.folder.name == original.folder.name and copy.folder.owner_id == copy.owner_id
     assert (copy.pinned_at is None, copy.archived_at is None) == (

@@ -24,7 +24,8 @@ def stamp(message: Message, minutes: int) -> Message:
 
 def rich_conversation(owner, key, *, title="Rome trip · “plans”/ideas") -> Conversation:
     """A conversation with everything an export must keep: a retried reply (two versions), usage with
-    credits and provider extras, image links, alternatives, a stopped reply, a folder, pinned and archived."""
+    credits and provider extras, image links, alternatives, a stopped reply, instructions, a folder, pinned
+    and archived."""
     folder = Folder.objects.create(owner=owner, name="Travel")
     conversation = Conversation.objects.create(
         owner=owner,
@@ -32,6 +33,7 @@ def rich_conversation(owner, key, *, title="Rome trip · “plans”/ideas") -> 
         credential=key,
         model="novakit/large",
         params={"temperature": 0.4, "max_tokens": 800},
+        instructions="Suggest places a short walk apart.\nPrices in euros.",
         folder=folder,
         pinned_at=at(0),
         archived_at=at(0),

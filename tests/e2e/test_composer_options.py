@@ -377,3 +377,27 @@ def test_edit_asks_again_with_the_message_rewritten_and_keeps_the_old_version(
     expect(question.get_by_role("textbox", name="New wording")).to_be_hidden()
     expect(bubbles(page)).to_have_count(2)
     assert_composer_works(page, "after the edits")
+
+
+def test_instructions_set_in_a_chat_go_to_the_model_first(page, fake_provider, screenshots):
+    sign_up(page)
+    add_key(page, fake_provider, label="Generic", secret="sk-instructions-7777aaaa")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="fake-model")
+    page.locator("summary", has_text="Instructions").click()
+    box = page.get_by_role("textbox", name="Instructions")
+    box.fill("Answer in French.")
+    box.blur()  # saved on change, like the parameters
+    expect(page.locator("details.instructions > summary")).to_contain_text("set")
+    expect(page.get_by_role("textbox", name="Instructions")).to_be_visible()  # still open after the save
+    page.screenshot(path=screenshots / "instructions.png", caret="initial")
+    fake_provider.reset()
+    wait_until_done(send(page, "echo: bonjour"))
+    [asked] = [r for r in fake_provider.requests if r["path"].endswith("/chat/completions")]
+    assert asked["json"]["messages"] == [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "echo: bonjour"},
+    ]
+    page.reload()
+    page.locator("summary", has_text="Instructions").click()
+    expect(page.get_by_role("textbox", name="Instructions")).to_have_value("Answer in French.")

@@ -164,6 +164,7 @@ def test_replace_secret_and_chat_defaults(page, fake_provider):
     expect(page.get_by_label("Web search")).to_be_visible()
     page.get_by_label("Model", exact=True).fill("openai/gpt-4o-mini")
     page.get_by_label("Temperature").fill("0.3")
+    page.get_by_label("Instructions").fill("Answer in French.")
     page.get_by_role("button", name="Save defaults").click()
     expect(page.get_by_role("status")).to_contain_text("Saved. New chats start with these settings.")
     expect(page.get_by_label("Temperature")).to_have_value("0.3")
@@ -177,3 +178,5 @@ def test_replace_secret_and_chat_defaults(page, fake_provider):
     expect(page.get_by_label("Web search")).to_be_visible()
     page.get_by_text("Parameters", exact=True).click()
     expect(page.get_by_label("Temperature")).to_have_value("0.3")
+    page.locator("summary", has_text="Instructions").click()
+    expect(page.get_by_role("textbox", name="Instructions")).to_have_value("Answer in French.")
