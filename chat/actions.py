@@ -298,14 +298,8 @@ def do_send_message(
                 client_id=client_id,
                 images=images,
             )
-            reply = Message.objects.create(
-                conversation=locked,
-                parent=user_message,
-                role=Message.Role.ASSISTANT,
-                state=Message.State.STREAMING,
-                model=model,
-                credential=credential,
-                params=chosen.params,
+            reply = _streaming_reply(
+                locked, parent_id=user_message.pk, credential=credential, model=model, params=chosen.params
             )
             chosen_fields = _apply_options(
                 locked, chosen
@@ -335,6 +329,21 @@ def do_send_message(
         reply = Message.objects.filter(parent=earlier, role=Message.Role.ASSISTANT).first()
         return SendResult(earlier, reply, created=False)
     return SendResult(user_message, reply, created=True)
+
+
+def _streaming_reply(
+    locked: Conversation, *, parent_id, credential: Credential, model: str, params: dict
+) -> Message:
+    """A new assistant message, empty and streaming: its relay fills it in."""
+    return Message.objects.create(
+        conversation=locked,
+        parent_id=parent_id,
+        role=Message.Role.ASSISTANT,
+        state=Message.State.STREAMING,
+        model=model,
+        credential=credential,
+        params=params,
+    )
 
 
 def _refuse_if_streaming(locked: Conversation) -> None:
@@ -416,15 +425,7 @@ def _new_reply_on_screen(
     screen (Retry, Edit): its usage is reserved and every page is told the path changed."""
     preset = PRESETS.get(credential.preset)
     params = clean_params(preset, locked.params) if preset else {}
-    reply = Message.objects.create(
-        conversation=locked,
-        parent_id=parent_id,
-        role=Message.Role.ASSISTANT,
-        state=Message.State.STREAMING,
-        model=model,
-        credential=credential,
-        params=params,
-    )
+    reply = _streaming_reply(locked, parent_id=parent_id, credential=credential, model=model, params=params)
     _reserve(user, reply)
     locked.current_leaf = reply
     locked.save(update_fields=["current_leaf", "updated_at"])

@@ -1,8 +1,6 @@
 """What the composer's options send upstream: parameters per preset, web search, images, the user id, and
 Novita's text completion mode — asserted on the exact request the fake provider received."""
 
-import uuid
-
 import pytest
 from django.urls import reverse
 
@@ -13,17 +11,11 @@ from chat.models import Conversation, Message
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def send(page, key, text, model="fake-model", **options):
-    await page.send(
-        action="send", client_id=str(uuid.uuid4()), message=text, credential=key.pk, model=model, **options
-    )
-
-
 @pytest.mark.asyncio
 async def test_novisurf_sends_only_its_documented_parameters_clamped(chat_page, fake):
     page, key, conversation = await chat_page("novisurf")
-    await send(
-        page, key, "echo: hi", p_temperature="7", p_top_p="0.5", p_max_tokens="64", p_stop="END\nSTOP",
+    await page.send_message(
+        key, "echo: hi", p_temperature="7", p_top_p="0.5", p_max_tokens="64", p_stop="END\nSTOP",
         p_top_k="5", p_web_search="true", p_user="forged", p_frequency_penalty="1", unknown="x",
     )  # fmt: skip
     await page.until(lambda p: p.final_state)
@@ -42,7 +34,9 @@ async def test_novisurf_sends_only_its_documented_parameters_clamped(chat_page, 
 async def test_novakit_web_search_images_and_a_stable_user_id(chat_page, alice, fake):
     page, key, conversation = await chat_page("novakit")
     images = "https://img.example/a.png\nhttps://img.example/b.jpg"
-    await send(page, key, "echo: what is this?", model="openai/gpt-4o", p_web_search="true", images=images)
+    await page.send_message(
+        key, "echo: what is this?", model="openai/gpt-4o", p_web_search="true", images=images
+    )
     await page.until(lambda p: p.final_state)
     body = fake.requests[-1]["json"]
     assert body["web_search"] is True
@@ -68,7 +62,7 @@ async def test_novakit_web_search_images_and_a_stable_user_id(chat_page, alice, 
 )
 async def test_bad_images_are_refused_before_anything_is_sent(chat_page, fake, model, images, error):
     page, key, conversation = await chat_page("novakit")
-    await send(page, key, "look", model=model, images=images)
+    await page.send_message(key, "look", model=model, images=images)
     await page.until(lambda p: p.errors)
     assert error in page.errors[-1]
     assert fake.requests == [] and not await Message.objects.filter(conversation=conversation).aexists()
@@ -77,7 +71,7 @@ async def test_bad_images_are_refused_before_anything_is_sent(chat_page, fake, m
 @pytest.mark.asyncio
 async def test_images_are_refused_where_the_provider_takes_none(chat_page, fake):
     page, key, _ = await chat_page("novisurf")
-    await send(page, key, "look", images="https://img.example/a.png")
+    await page.send_message(key, "look", images="https://img.example/a.png")
     await page.until(lambda p: p.errors)
     assert "Novisurf does not take images" in page.errors[-1] and fake.requests == []
 
@@ -85,8 +79,8 @@ async def test_images_are_refused_where_the_provider_takes_none(chat_page, fake)
 @pytest.mark.asyncio
 async def test_novita_text_completion_continues_the_whole_document(chat_page, fake):
     page, key, conversation = await chat_page("novita")
-    await send(
-        page, key, "echo: Once upon a time", mode="text", p_top_k="40", p_repetition_penalty="1.1",
+    await page.send_message(
+        key, "echo: Once upon a time", mode="text", p_top_k="40", p_repetition_penalty="1.1",
         p_logit_bias="50256: -100\n15: 2.5",
     )  # fmt: skip
     await page.until(lambda p: len(p.final_state) == 1)
@@ -98,7 +92,7 @@ async def test_novita_text_completion_continues_the_whole_document(chat_page, fa
     assert "messages" not in first["json"]
     reply = await Message.objects.filter(conversation=conversation, role="assistant").alatest("id")
     assert reply.state == Message.State.DONE and reply.content.strip() == "Once upon a time"
-    await send(page, key, " and then", mode="text")
+    await page.send_message(key, " and then", mode="text")
     await page.until(lambda p: len(p.final_state) == 2)
     assert fake.requests[-1]["json"]["prompt"] == "echo: Once upon a time" + reply.content + " and then"
     conv = await Conversation.objects.aget(pk=conversation.pk)
@@ -108,7 +102,7 @@ async def test_novita_text_completion_continues_the_whole_document(chat_page, fa
 @pytest.mark.asyncio
 async def test_text_mode_falls_back_to_chat_where_the_provider_has_no_completions(chat_page, fake):
     page, key, _ = await chat_page("novisurf")
-    await send(page, key, "echo: hi", mode="text")
+    await page.send_message(key, "echo: hi", mode="text")
     await page.until(lambda p: p.final_state)
     assert fake.requests[-1]["path"].endswith("/chat/completions")
 

@@ -7,7 +7,6 @@ to: with the commit first, the first test would find no request and fail.
 """
 
 import asyncio
-import uuid
 
 import pytest
 
@@ -58,10 +57,6 @@ async def open_page(ws_connect, user, conversation):
     return PageModel(communicator)
 
 
-async def send(page, key, text, model="fake-model"):
-    await page.send(action="send", client_id=str(uuid.uuid4()), message=text, credential=key.pk, model=model)
-
-
 async def replies(conversation):
     return [
         m async for m in Message.objects.filter(conversation=conversation, role="assistant").order_by("id")
@@ -88,7 +83,7 @@ async def test_the_provider_is_called_while_the_send_commits(
 ):
     seen = hold_the_commit()
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "Hello there", model=model)
+    await page.send_message(key, "Hello there", model=model)
     await page.until(lambda p: p.final_state)
     assert seen["called_first"]
     (reply,) = await replies(conversation)
@@ -108,7 +103,7 @@ async def test_a_send_the_commit_refuses_ends_its_call_unseen(
 
     seen = hold_the_commit(before=refuse)
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "Tell me a long story", model=LONG)
+    await page.send_message(key, "Tell me a long story", model=LONG)
     await page.until(lambda p: p.errors)
     assert seen["called_first"]
     assert page.errors == ["A reply is still being written — stop it or wait for it to finish."]
@@ -134,7 +129,7 @@ async def test_a_send_overtaken_by_another_tab_asks_again_with_the_history_as_co
     hold_the_commit(before=another_tab_sends_first)
     page = await open_page(ws_connect, alice, conversation)
     # Long enough that the planned call is still streaming when the commit finds it overtaken.
-    await send(page, key, "Hello there", model="fake-model~tokens=60~interval=20")
+    await page.send_message(key, "Hello there", model="fake-model~tokens=60~interval=20")
     await page.until(lambda p: p.final_state, timeout=20)
     planned, asked_again = fake.requests
     assert planned["json"]["messages"] == [{"role": "user", "content": "Hello there"}]
@@ -163,7 +158,7 @@ async def test_a_shared_key_calls_the_provider_only_after_its_budget_admits_the_
     conversation = await Conversation.objects.acreate(owner=bob)
     seen = hold_the_commit(wait=0.5)
     page = await open_page(ws_connect, bob, conversation)
-    await send(page, shared, "echo: hello there")
+    await page.send_message(shared, "echo: hello there")
     await page.until(lambda p: p.final_state)
     assert seen["called_first"] is False
     (reply,) = await replies(conversation)

@@ -2,7 +2,6 @@
 away."""
 
 import asyncio
-import uuid
 
 import pytest
 import pytest_asyncio
@@ -19,14 +18,10 @@ async def setup(chat_page):
     return await chat_page("novisurf")
 
 
-async def send(page, key, text, model="fake-model"):
-    await page.send(action="send", client_id=str(uuid.uuid4()), message=text, credential=key.pk, model=model)
-
-
 async def exchange(page, key, conversation, text):
     """Send `text`, wait for its reply to finish; the user message and the reply."""
     page.final_state.clear()
-    await send(page, key, text)
+    await page.send_message(key, text)
     await page.until(lambda p: p.final_state)
     reply = await settled(conversation)
     return await Message.objects.aget(pk=reply.parent_id), reply
@@ -105,7 +100,7 @@ async def test_an_edit_needs_words_an_idle_chat_and_a_message_of_yours(setup, bo
     assert (await Message.objects.aget(pk=bobs.pk)).content == "bob's words"
 
     page.final_state.clear()
-    await send(page, key, "long", model="fake-model~tokens=200~interval=20")
+    await page.send_message(key, "long", model="fake-model~tokens=200~interval=20")
     await page.until(lambda p: p.stream_text)
     page.errors.clear()
     await page.send(action="edit", message_id=question.pk, message="echo: now", credential=key.pk)

@@ -1,8 +1,6 @@
 """A conversation's instructions: sent first as a system message (chat mode only), kept with the chat, set in
 the composer's options or from the chat defaults, counted in the prompt estimate."""
 
-import uuid
-
 import pytest
 from django.urls import reverse
 
@@ -13,17 +11,6 @@ from chat.models import Conversation, Message
 from keys.models import MAX_INSTRUCTIONS_CHARS
 
 SYSTEM = {"role": "system", "content": "Answer in French."}
-
-
-async def send(page, key, text, **options):
-    await page.send(
-        action="send",
-        client_id=str(uuid.uuid4()),
-        message=text,
-        credential=key.pk,
-        model="fake-model",
-        **options,
-    )
 
 
 async def sent_after(page, fake, action):
@@ -38,12 +25,14 @@ async def sent_after(page, fake, action):
 @pytest.mark.django_db(transaction=True)
 async def test_instructions_go_first_and_stay_with_the_chat_until_changed(chat_page, fake):
     page, key, conversation = await chat_page("novisurf")
-    asked = await sent_after(page, fake, send(page, key, "echo: hello", instructions="  Answer in French.\n"))
+    asked = await sent_after(
+        page, fake, page.send_message(key, "echo: hello", instructions="  Answer in French.\n")
+    )
     assert asked == [SYSTEM, {"role": "user", "content": "echo: hello"}]
     assert (await Conversation.objects.aget(pk=conversation.pk)).instructions == "Answer in French."
 
     # A frame without the field (text mode hides it) leaves them as they are; so do Retry and Edit.
-    asked = await sent_after(page, fake, send(page, key, "echo: again"))
+    asked = await sent_after(page, fake, page.send_message(key, "echo: again"))
     assert asked[0] == SYSTEM and len(asked) == 4
     reply = await Message.objects.filter(conversation=conversation).alatest("id")
     asked = await sent_after(page, fake, page.send(action="retry", message_id=reply.pk, credential=key.pk))
@@ -53,7 +42,7 @@ async def test_instructions_go_first_and_stay_with_the_chat_until_changed(chat_p
     assert (await sent_after(page, fake, edit))[0] == SYSTEM
 
     # Emptied, they are gone.
-    asked = await sent_after(page, fake, send(page, key, "echo: plain", instructions=""))
+    asked = await sent_after(page, fake, page.send_message(key, "echo: plain", instructions=""))
     assert asked[0]["role"] == "user"
     assert (await Conversation.objects.aget(pk=conversation.pk)).instructions == ""
 

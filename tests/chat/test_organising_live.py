@@ -2,7 +2,6 @@
 refused, and a rename reaches every open page of it."""
 
 import asyncio
-import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -31,10 +30,6 @@ async def open_page(ws_connect, user, conversation) -> PageModel:
     return PageModel(communicator)
 
 
-async def send(page, key, text, model="fake-model"):
-    await page.send(action="send", client_id=str(uuid.uuid4()), message=text, credential=key.pk, model=model)
-
-
 async def wait_relays_idle():
     for _ in range(200):
         if not relay.running_reply_ids():
@@ -45,7 +40,7 @@ async def wait_relays_idle():
 
 async def test_deleting_a_conversation_stops_its_streaming_reply(ws_connect, alice, conversation, key):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "A long story", model="fake-model~tokens=400~interval=20")
+    await page.send_message(key, "A long story", model="fake-model~tokens=400~interval=20")
     await page.until(lambda p: any(len(t) > 20 for t in p.stream_text.values()))
     fetched = await Conversation.objects.aget(pk=conversation.pk)
     await sync_to_async(organising.do_delete_conversation)(fetched)
@@ -55,7 +50,7 @@ async def test_deleting_a_conversation_stops_its_streaming_reply(ws_connect, ali
     assert 20 < len(reply.content) < len("tok400 ") * 400
     await wait_relays_idle()
     # The page still open on it cannot add to it; it says why.
-    await send(page, key, "Still there?")
+    await page.send_message(key, "Still there?")
     await page.until(lambda p: p.errors)
     assert page.errors[-1] == "This conversation was deleted."
     assert await Message.objects.filter(conversation=conversation).acount() == 2
@@ -100,7 +95,7 @@ async def test_a_change_to_the_list_reaches_this_persons_pages_of_other_conversa
     bobs = await open_page(ws_connect, bob, await sync_to_async(do_create_conversation)(bob))
 
     elsewhere = await open_page(ws_connect, alice, other)
-    await send(elsewhere, key, "A new chat, named by this")  # a first message names it and lists it
+    await elsewhere.send_message(key, "A new chat, named by this")  # a first message names it and lists it
     await page.until(lambda p: sidebar_told(p) == 1)
     await elsewhere.until(lambda p: p.final_state)
     await wait_relays_idle()

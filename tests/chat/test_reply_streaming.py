@@ -31,12 +31,6 @@ async def open_page(ws_connect, user, conversation):
     return PageModel(communicator)
 
 
-async def send(page, key, text, model="fake-model", client_id=None):
-    await page.send(
-        action="send", client_id=client_id or str(uuid.uuid4()), message=text, credential=key.pk, model=model
-    )
-
-
 async def reply_of(conversation) -> Message:
     return await Message.objects.filter(conversation=conversation, role="assistant").alatest("id")
 
@@ -62,7 +56,7 @@ async def test_a_reply_streams_token_by_token_then_settles_as_rendered_markdown(
     ws_connect, alice, conversation, key, fake
 ):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "Hello there", model="fake-model~tokens=30~interval=5")
+    await page.send_message(key, "Hello there", model="fake-model~tokens=30~interval=5")
     reply = None
     await page.until(lambda p: p.final_state)
     reply = await reply_of(conversation)
@@ -86,7 +80,7 @@ async def test_a_reply_streams_token_by_token_then_settles_as_rendered_markdown(
 
 async def test_markdown_is_rendered_and_sanitised_in_the_final_bubble(ws_connect, alice, conversation, key):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, 'echo: **bold** <img src=x onerror="alert(1)"> [x](javascript:alert(1))')
+    await page.send_message(key, 'echo: **bold** <img src=x onerror="alert(1)"> [x](javascript:alert(1))')
     await page.until(lambda p: p.final_state)
     final = page.frames[-1]
     assert "<strong>bold</strong>" in final
@@ -98,9 +92,9 @@ async def test_markdown_is_rendered_and_sanitised_in_the_final_bubble(ws_connect
 
 async def test_history_goes_back_to_the_provider(ws_connect, alice, conversation, key, fake):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "echo: first answer")
+    await page.send_message(key, "echo: first answer")
     await page.until(lambda p: len(p.final_state) == 1)
-    await send(page, key, "second question")
+    await page.send_message(key, "second question")
     await page.until(lambda p: len(p.final_state) == 2)
     sent = [(m["role"], m["content"].strip()) for m in fake.requests[-1]["json"]["messages"]]
     assert sent == [
@@ -113,7 +107,7 @@ async def test_history_goes_back_to_the_provider(ws_connect, alice, conversation
 
 async def test_stop_keeps_what_arrived_and_closes_the_upstream(ws_connect, alice, conversation, key, fake):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "Tell me a long story", model="fake-model~tokens=400~interval=20")
+    await page.send_message(key, "Tell me a long story", model="fake-model~tokens=400~interval=20")
     await page.until(lambda p: any(len(t) > 20 for t in p.stream_text.values()))
     reply = await reply_of(conversation)
     await page.send(action="stop", message_id=reply.pk)
@@ -128,7 +122,7 @@ async def test_stop_keeps_what_arrived_and_closes_the_upstream(ws_connect, alice
 
 async def test_closing_the_tab_does_not_lose_the_reply(ws_connect, alice, conversation, key):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "Write while I am away", model="fake-model~tokens=40~interval=10")
+    await page.send_message(key, "Write while I am away", model="fake-model~tokens=40~interval=10")
     await page.until(lambda p: p.stream_text)
     await page.communicator.disconnect()
     reply = await wait_finished(conversation)
@@ -140,7 +134,7 @@ async def test_reload_mid_reply_shows_the_text_so_far_then_continues_without_gap
     ws_connect, alice, conversation, key
 ):
     first = await open_page(ws_connect, alice, conversation)
-    await send(first, key, "A long one please", model="fake-model~tokens=120~interval=10")
+    await first.send_message(key, "A long one please", model="fake-model~tokens=120~interval=10")
     await first.until(lambda p: any(len(t) > 100 for t in p.stream_text.values()))
     await first.communicator.disconnect()
     # The reload: a fresh page, which asks the relay for the text so far, then follows live.
@@ -156,7 +150,7 @@ async def test_reload_mid_reply_shows_the_text_so_far_then_continues_without_gap
 async def test_a_second_tab_sees_the_same_reply(ws_connect, alice, conversation, key):
     one = await open_page(ws_connect, alice, conversation)
     two = await open_page(ws_connect, alice, conversation)
-    await send(one, key, "For both tabs", model="fake-model~tokens=25~interval=5")
+    await one.send_message(key, "For both tabs", model="fake-model~tokens=25~interval=5")
     await one.until(lambda p: p.final_state)
     await two.until(lambda p: p.final_state)
     reply = await reply_of(conversation)
@@ -170,7 +164,7 @@ async def test_the_text_reaches_the_database_about_once_a_second_not_per_token(
 ):
     page = await open_page(ws_connect, alice, conversation)
     with mock.patch.object(actions, "do_save_reply_progress", wraps=actions.do_save_reply_progress) as flush:
-        await send(page, key, "Slowly", model="fake-model~tokens=100~interval=25")  # ~2.5 s
+        await page.send_message(key, "Slowly", model="fake-model~tokens=100~interval=25")  # ~2.5 s
         await page.until(lambda p: p.final_state, timeout=15)
     assert 1 <= flush.call_count <= 4
     await page.communicator.disconnect()
@@ -179,8 +173,8 @@ async def test_the_text_reaches_the_database_about_once_a_second_not_per_token(
 async def test_a_repeated_send_is_recognised(ws_connect, alice, conversation, key):
     page = await open_page(ws_connect, alice, conversation)
     client_id = str(uuid.uuid4())
-    await send(page, key, "only once", client_id=client_id)
-    await send(page, key, "only once", client_id=client_id)
+    await page.send_message(key, "only once", client_id=client_id)
+    await page.send_message(key, "only once", client_id=client_id)
     await page.until(lambda p: p.final_state)
     await wait_relays_idle()
     assert await Message.objects.filter(conversation=conversation).acount() == 2
@@ -189,9 +183,9 @@ async def test_a_repeated_send_is_recognised(ws_connect, alice, conversation, ke
 
 async def test_one_reply_at_a_time_per_conversation(ws_connect, alice, conversation, key):
     page = await open_page(ws_connect, alice, conversation)
-    await send(page, key, "first", model="fake-model~tokens=50~interval=20")
+    await page.send_message(key, "first", model="fake-model~tokens=50~interval=20")
     await page.until(lambda p: p.stream_text)
-    await send(page, key, "second")
+    await page.send_message(key, "second")
     await page.until(lambda p: p.errors)
     assert "still being written" in page.errors[0]
     await page.until(lambda p: p.final_state, timeout=15)

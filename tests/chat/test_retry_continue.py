@@ -1,7 +1,6 @@
 """Retry (a new version beside the old), Continue (carry on a cut reply), and switching versions."""
 
 import asyncio
-import uuid
 
 import pytest
 import pytest_asyncio
@@ -16,10 +15,6 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 @pytest_asyncio.fixture
 async def setup(chat_page):
     return await chat_page("novisurf")
-
-
-async def send(page, key, text, model="fake-model"):
-    await page.send(action="send", client_id=str(uuid.uuid4()), message=text, credential=key.pk, model=model)
 
 
 async def replies(conversation):
@@ -39,7 +34,7 @@ async def settle(conversation):
 
 async def test_retry_writes_a_new_version_and_keeps_the_old(setup, fake):
     page, key, conversation = setup
-    await send(page, key, "echo: first try", model="fake-model~status=500")
+    await page.send_message(key, "echo: first try", model="fake-model~status=500")
     await page.until(lambda p: p.final_state)
     [failed] = await settle(conversation)
     assert failed.state == "failed" and "Novisurf" in failed.error
@@ -63,7 +58,7 @@ async def test_retry_writes_a_new_version_and_keeps_the_old(setup, fake):
 
 async def test_continue_carries_on_from_a_reply_cut_at_the_token_limit(setup, fake):
     page, key, conversation = setup
-    await send(page, key, "echo: The start", model="fake-model~finish=length")
+    await page.send_message(key, "echo: The start", model="fake-model~finish=length")
     await page.until(lambda p: p.final_state)
     [cut] = await settle(conversation)
     assert cut.finish_reason == "length" and cut.can_continue
@@ -81,7 +76,7 @@ async def test_continue_carries_on_from_a_reply_cut_at_the_token_limit(setup, fa
 
 async def test_continue_and_retry_are_refused_while_a_reply_streams(setup):
     page, key, conversation = setup
-    await send(page, key, "long", model="fake-model~tokens=200~interval=20")
+    await page.send_message(key, "long", model="fake-model~tokens=200~interval=20")
     await page.until(lambda p: p.stream_text)
     [streaming] = await replies(conversation)
     await page.send(action="retry", message_id=streaming.pk)
@@ -93,7 +88,7 @@ async def test_continue_and_retry_are_refused_while_a_reply_streams(setup):
 
 async def test_a_finished_reply_cannot_be_continued_and_foreign_ids_are_refused(setup, alice, bob, make_key):
     page, key, conversation = setup
-    await send(page, key, "echo: done")
+    await page.send_message(key, "echo: done")
     await page.until(lambda p: p.final_state)
     [done] = await settle(conversation)
     await page.send(action="continue", message_id=done.pk)

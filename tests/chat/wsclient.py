@@ -7,6 +7,7 @@ so a test can assert exactly what a reader would see (no gap, no duplicate).
 import asyncio
 import html
 import re
+import uuid
 
 DELTA = re.compile(r'<span hx-swap-oob="beforeend:#msg-(\d+)-stream">(.*?)</span>', re.S)
 SNAPSHOT = re.compile(r'<div hx-swap-oob="innerHTML:#msg-(\d+)-stream">(.*?)</div>', re.S)
@@ -47,3 +48,14 @@ class PageModel:
 
     async def send(self, **payload):
         await self.communicator.send_json_to(payload)
+
+    async def send_message(self, key, text, model="fake-model", *, client_id=None, **options):
+        """What the composer sends: `text` with `key` and `model`, plus any fields of its options panel."""
+        await self.send(
+            action="send",
+            client_id=str(client_id or uuid.uuid4()),
+            message=text,
+            credential=key.pk,
+            model=model,
+            **options,
+        )

@@ -3,7 +3,6 @@ effect on the next request of a socket that is already open; the remaining budge
 
 import html
 import re
-import uuid
 
 import pytest
 import pytest_asyncio
@@ -47,14 +46,7 @@ async def page(ws_connect, bob):
 
 
 async def send(page, key, text="echo: hello there", model="fake-model", **params):
-    await page.send(
-        action="send",
-        client_id=str(uuid.uuid4()),
-        message=text,
-        credential=key.pk,
-        model=model,
-        **{f"p_{name}": str(value) for name, value in params.items()},
-    )
+    await page.send_message(key, text, model, **{f"p_{name}": str(value) for name, value in params.items()})
 
 
 async def next_reply(page, count):
