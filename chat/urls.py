@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/options/", views.conversation_options, name="options"),
     path("c/<int:conversation_id>/messages/", views.conversation_messages, name="messages"),
+    path("c/<int:conversation_id>/messages/<int:message_id>/text", views.message_text, name="message_text"),
     # Organising, from the sidebar's menus
     path("c/<int:conversation_id>/row/", organising_views.conversation_row, name="row"),
     path("c/<int:conversation_id>/rename/", organising_views.rename_conversation, name="rename"),

@@ -1,11 +1,11 @@
 import uuid
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat.access import access_conversation
+from chat.access import access_conversation, access_message
 from chat.actions import do_create_conversation, do_set_chat_options
 from chat.models import Conversation
 from chat.organising_views import viewing
@@ -64,6 +64,15 @@ def conversation(request, conversation_id):
         **composer_options(conversation, selected, granted.get(selected.pk) if selected else None),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
+
+
+@require_GET
+def message_text(request, conversation_id, message_id):
+    """A message's text as written (a reply's Markdown), for its Copy button: the page shows it rendered."""
+    message = access_message(request.user, conversation_id, message_id)
+    response = HttpResponse(message.content, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

@@ -10,7 +10,8 @@ To add a route, write one line in ROUTES, keyed by its name ("namespace:name"):
 - `get`/`post` are the requests to make (POSTs go through the test client, CSRF included).
 - The rule says what each person gets: PUBLIC, SIGNED_IN, PENDING_TOO, SIGN_OUT, OWNED (the member owns the object;
   anyone else gets 404), ADMIN (admins only; others 403), ADMIN_SITE (the Django admin); or write a Rule().
-- URL kwargs name objects of the world built by `world` below: "conversation", "credential" (the member's),
+- URL kwargs name objects of the world built by `world` below: "conversation", "message" (in the conversation),
+  "credential" (the member's),
   "person" (the member, as an admin manages them), "team", "invite", "token" (an invite link's token).
 Websocket routes go in WS_ROUTES, keyed by their route string, the same way.
 
@@ -116,6 +117,7 @@ ROUTES = {
     "chat:new": [post(SIGNED_IN)],
     "chat:conversation": [get(OWNED, **CONVERSATION)],
     "chat:messages": [get(OWNED, query="before=999999999", **CONVERSATION)],
+    "chat:message_text": [get(OWNED, message_id="message", **CONVERSATION)],
     "transfer:export": [
         get(OWNED, conversation_id="conversation", export_format="markdown"),
         get(OWNED, conversation_id="conversation", export_format="json"),
@@ -251,6 +253,7 @@ def build_world(fake_provider) -> World:
     admin = person("root", User.Role.ADMIN)
     member, other, pending = person("alice", "member"), person("bob", "member"), person("pat", "pending")
     conversation = Conversation.objects.create(owner=member)
+    message = Message.objects.create(conversation=conversation, role="user", content="Hello")
     folder = Folder.objects.create(owner=member, name="Projects")
     deleted_conversation = Conversation.objects.create(owner=member, deleted_at=timezone.now())
     credential = do_add_credential(
@@ -279,6 +282,7 @@ def build_world(fake_provider) -> World:
         users={"anonymous": None, "pending": pending, "member": member, "other": other, "admin": admin},
         objects={
             "conversation": conversation.pk,
+            "message": message.pk,
             "credential": credential.pk,
             "person": member.pk,
             "team": team.pk,

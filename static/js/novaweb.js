@@ -71,6 +71,27 @@
     if (button) closeEditor(button.closest("details"));
   });
 
+  // A reply's Copy button: the page shows the reply rendered, so its text as written (Markdown) is asked of
+  // the server. The clipboard is handed the promise at once, while the click still counts as the person's
+  // (ClipboardItem); a browser without it writes the text once it has arrived.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy-url]");
+    if (!button) return;
+    var label = button.dataset.label || (button.dataset.label = button.textContent);
+    var say = function (text) { button.textContent = text; setTimeout(function () { button.textContent = label; }, 1500); };
+    var text = fetch(button.dataset.copyUrl, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.text();
+    });
+    var copied;
+    if (!navigator.clipboard || !window.isSecureContext) copied = Promise.reject(new Error("no clipboard"));
+    else if (window.ClipboardItem && navigator.clipboard.write) {
+      var blob = text.then(function (t) { return new Blob([t], { type: "text/plain" }); });
+      copied = navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);
+    } else copied = text.then(function (t) { return navigator.clipboard.writeText(t); });
+    copied.then(function () { say("Copied"); }, function () { say("Couldn’t copy"); });
+  });
+
   // A copy button for a field (an invite link): data-copy names the field whose value it copies.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-copy]");

@@ -288,3 +288,19 @@ def test_model_output_cannot_run_script(page, fake_provider):
     expect(body(bubbles(page).last)).to_contain_text("<img src=x onerror=alert(1)>")
     expect(page.get_by_role("region", name="Conversation history").locator("img, script")).to_have_count(0)
     # The page fixture fails the test if any dialog opened.
+
+
+def test_copy_gives_a_reply_as_written(page, fake_provider):
+    """The page shows a reply rendered; Copy puts its Markdown on the clipboard, as the model wrote it."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_up(page)
+    add_key(page, fake_provider, label="Generic", secret="sk-copies-8888bbbb")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="fake-model")
+    reply = send(page, "echo: Use **bold** and `code`.")
+    wait_until_done(reply)
+    expect(body(reply).locator("strong")).to_have_text("bold")
+    reply.get_by_role("button", name="Copy reply").click()
+    expect(reply.get_by_role("button", name="Copy reply")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()").strip() == "Use **bold** and `code`."
+    expect(reply.get_by_role("button", name="Copy reply")).to_have_text("Copy")
