@@ -40,7 +40,7 @@ class Folder(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="folders")
     name = models.CharField(max_length=80)
     # Shown folded in the sidebar (its conversations are not even loaded then); kept across devices.
-    collapsed = models.BooleanField(default=False)
+    collapsed = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -70,8 +70,9 @@ class Conversation(models.Model):
     model = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CHAT)
-    # Sent before the history as a system message, in chat mode ("Answer in French.").
-    instructions = models.TextField(blank=True, default="")
+    # Sent before the history as a system message, in chat mode ("Answer in French."). Columns added after the
+    # first release carry a database default too, so rows written outside the ORM (COPY in the benches) work.
+    instructions = models.TextField(blank=True, default="", db_default="")
     current_leaf = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -105,7 +105,7 @@ class ChatDefaults(models.Model):
     )
     model = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True)
-    instructions = models.TextField(blank=True, default="")
+    instructions = models.TextField(blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"chat defaults of user {self.user_id}"
