@@ -21,59 +21,30 @@ What it does (docs/benchmarks.md, "Opening a long conversation", defines every f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness import app_version, fresh_database, log, machine, pct, write_block  # noqa: E402
+
 os.chdir(ROOT)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 MARK_START = "<!-- bench:conversation:start -->"
 MARK_END = "<!-- bench:conversation:end -->"
 BENCH_DB = "novaweb_bench_conversation"
 TARGET_MS = 150
 
 
-def log(*parts) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------------------------------------
 # Database
 # --------------------------------------------------------------------------------------------------------
-def prepare_database() -> str:
-    """A fresh, empty bench database; sets DATABASE_URL for Django. Returns where it lives, in words."""
-    import psycopg
-
-    explicit = os.environ.get("BENCH_DATABASE_URL")
-    if explicit:
-        os.environ["DATABASE_URL"] = explicit
-        return "BENCH_DATABASE_URL (used as is)"
-    base = os.environ.get("DATABASE_URL")
-    where = "the server of DATABASE_URL"
-    if not base:
-        from novaweb.embedded_pg import database_url
-
-        base = database_url(Path(os.environ.get("NOVAWEB_VAR_DIR") or ROOT / "var") / "pg")
-        where = "the embedded PostgreSQL (var/pg)"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    parts = urlsplit(base)
-    os.environ["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, "/" + BENCH_DB, parts.query, ""))
-    return f"a fresh database `{BENCH_DB}` on {where}"
-
-
 # --------------------------------------------------------------------------------------------------------
 # A long conversation with realistic content
 # --------------------------------------------------------------------------------------------------------
@@ -174,11 +145,6 @@ def make_conversation(length: int):
 # --------------------------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 def cpu_seconds() -> tuple[float, float]:
     """(busy CPU seconds of the whole machine, this process's CPU seconds) so far."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
@@ -269,35 +235,6 @@ def whole_path_ms(client, conversation, runs: int) -> float:
 # --------------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------------
-def app_version() -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.splitlines()
-        changed = [line[3:] for line in dirty if not line[3:].startswith(("bench/", "docs/", "tests/"))]
-        return f"commit {head.stdout.strip()}" + (
-            f" with uncommitted changes to {', '.join(changed)}" if changed else ""
-        )
-    return "unknown commit"
-
-
-def machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores ({model or platform.processor() or 'unknown CPU'}), Linux {platform.release()}, load average {load}"
-
-
 def report(args, command: str, where: str, rows: int, results: dict) -> str:
     import django
     from django.db import connection
@@ -315,10 +252,12 @@ def report(args, command: str, where: str, rows: int, results: dict) -> str:
             f"{opened['cpu95']:.1f} ms, {'under' if opened['cpu95'] < TARGET_MS else 'over'} the target, "
             "plus the wait for its queries"
         )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         f"Command: `{command}`",
         "",
-        f"Date: {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}. Machine: {machine()}. Python "
+        f"Date: {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}. Machine: {machine()}, load average {load}. "
+        "Python "
         f"{platform.python_version()}, Django {django.get_version()}, PostgreSQL {pg} ({where}), DEBUG off. "
         f"App: {app_version()}.",
         "",
@@ -360,18 +299,6 @@ def report(args, command: str, where: str, rows: int, results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_docs(block: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\n"
-    new = f"{MARK_START}\n{block}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        before, rest = text.split(MARK_START, 1)
-        _, after = rest.split(MARK_END, 1)
-        text = before + new + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + new + "\n"
-    DOCS.write_text(text)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=5000, help="length of the path on screen (default 5000)")
@@ -395,7 +322,7 @@ def main(argv=None) -> int:
     )
     os.environ["NOVAWEB_DEBUG"] = "0"  # as in production: no query log, no debug pages
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novaweb.settings")
-    where = prepare_database()
+    _, where = fresh_database(BENCH_DB)
     import django
 
     django.setup()
@@ -434,8 +361,8 @@ def main(argv=None) -> int:
     print()
     print(block)
     if args.write_docs:
-        write_docs(block)
-        log(f"\nwrote the figures into {DOCS.relative_to(ROOT)}")
+        write_block(MARK_START, MARK_END, block)
+        log("\nwrote the figures into docs/benchmarks.md")
     from django.db import connections
 
     connections.close_all()

@@ -49,13 +49,13 @@ import uuid
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness import app_version, fresh_database, log, machine, pct, var_dir, write_block  # noqa: E402
+
 os.chdir(ROOT)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 MARK_START = "<!-- bench:results:start -->"
 MARK_END = "<!-- bench:results:end -->"
 BENCH_DB = "novaweb_bench"
@@ -69,10 +69,6 @@ ERROR = re.compile(r'<p id="composer-error"[^>]*>(.*?)</p>', re.S)
 TOKEN = re.compile(r"tok(\d+)(?=\s|$)")
 TAG = re.compile(r"<[^>]+>")
 SLOW_BASELINE_MS = 10
-
-
-def log(*parts) -> None:
-    print(*parts, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -197,39 +193,6 @@ def busy_share(before, after, cpu: str) -> float:
 # --------------------------------------------------------------------------------------------------------
 # Database: a fresh bench database, migrated, plus row-write counters
 # --------------------------------------------------------------------------------------------------------
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def prepare_database() -> tuple[str, str, int | None]:
-    """(bench database URL, description, postmaster pid or None). Sets DATABASE_URL for Django and daphne."""
-    import psycopg
-
-    explicit = os.environ.get("BENCH_DATABASE_URL")
-    if explicit:
-        os.environ["DATABASE_URL"] = explicit
-        return explicit, "BENCH_DATABASE_URL (used as is)", None
-    base = os.environ.get("DATABASE_URL")
-    postmaster = None
-    if base:
-        where = "the server of DATABASE_URL"
-    else:
-        from novaweb.embedded_pg import database_url
-
-        var_dir = Path(os.environ.get("NOVAWEB_VAR_DIR") or ROOT / "var")
-        base = database_url(var_dir / "pg")  # registers this process; the server stops with its last user
-        where = "the embedded PostgreSQL (var/pg)"
-        with contextlib.suppress(OSError, ValueError):
-            postmaster = int((var_dir / "pg" / "postmaster.pid").read_text().split()[0])
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    url = with_database(base, BENCH_DB)
-    os.environ["DATABASE_URL"] = url
-    return url, f"a fresh database `{BENCH_DB}` on {where}", postmaster
-
-
 class DbStats:
     def __init__(self, url: str) -> None:
         import psycopg
@@ -270,6 +233,18 @@ class Worker:
     conversation_id: int
     credential_id: int
     cookie: str
+
+
+def prepare_database() -> tuple[str, str, int | None]:
+    """(bench database URL, description, the embedded PostgreSQL's postmaster pid, whose CPU the bench reads;
+    None on another server)."""
+    embedded = not os.environ.get("DATABASE_URL") and not os.environ.get("BENCH_DATABASE_URL")
+    url, where = fresh_database(BENCH_DB)
+    postmaster = None
+    if embedded:
+        with contextlib.suppress(OSError, ValueError):
+            postmaster = int((var_dir() / "pg" / "postmaster.pid").read_text().split()[0])
+    return url, where, postmaster
 
 
 def make_workers(count: int, fake_url: str) -> list[Worker]:
@@ -538,18 +513,6 @@ async def run_ws(args, port: int, workers: list[Worker], rounds: int, on_open, o
 # --------------------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    if len(s) == 1:
-        return s[0]
-    pos = (len(s) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
 def gaps(obs: Observed) -> list[float]:
     seq = [obs.times[i] for i in sorted(obs.times)]
     return [b - a for a, b in itertools.pairwise(seq)]
@@ -873,39 +836,6 @@ def verdicts(results: list[dict]) -> list[str]:
     return out
 
 
-def app_version() -> str:
-    """The commit measured, and whether app code had uncommitted changes (read-only git calls)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown commit"
-    changed = [line[3:] for line in status if not line[3:].startswith(("bench/", "docs/", "tests/"))]
-    return f"commit {head}" + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
-
-
-def machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
-        mem = f", {kb / 1024 / 1024:.1f} GB RAM"
-    return f"{os.cpu_count()} cores ({model or platform.processor() or 'unknown CPU'}){mem}, Linux {platform.release()}"
-
-
 def report(env: Env, results: list[dict], command: str, db_where: str, idle_note: str) -> str:
     args = env.args
     django_version = __import__("django").get_version()
@@ -967,18 +897,6 @@ def report(env: Env, results: list[dict], command: str, db_where: str, idle_note
     if warnings:
         body += ["", "Notes from this run:", "", *warnings]
     return "\n".join(body)
-
-
-def write_docs(block: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\n"
-    new = f"{MARK_START}\n{block}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        before, rest = text.split(MARK_START, 1)
-        _, after = rest.split(MARK_END, 1)
-        text = before + new + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + new + "\n"
-    DOCS.write_text(text)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1119,8 +1037,8 @@ def main(argv=None) -> int:
         print()
         print(block)
         if args.write_docs:
-            write_docs(block)
-            log(f"\nwrote the table into {DOCS.relative_to(ROOT)}")
+            write_block(MARK_START, MARK_END, block)
+            log("\nwrote the table into docs/benchmarks.md")
         if args.profile_dir:
             log(f"py-spy profiles in {args.profile_dir} (summarise: python bench/profile_summary.py FILE)")
         env.db.close()

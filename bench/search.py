@@ -31,17 +31,16 @@ import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness import app_version, log, machine, pct, server_url, with_database, write_block  # noqa: E402
+
 os.chdir(ROOT)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 # One block of results per kind of server: the embedded one (no pg_trgm) and a server (DATABASE_URL).
 MARKS = "<!-- bench:search:{}:start -->", "<!-- bench:search:{}:end -->"
 BENCH_DB = "novaweb_search_bench"
@@ -100,26 +99,6 @@ KINDS = {  # kind: share of the searches
     "no accents": 0.05,
     "typo": 0.06,
 }
-
-
-def log(*parts) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def server_url() -> tuple[str, str]:
-    base = os.environ.get("DATABASE_URL")
-    if base:
-        os.environ["BENCH_SERVER_URL"] = base  # remembered: DATABASE_URL becomes the bench database's
-        return base, "the server of DATABASE_URL"
-    from novaweb.embedded_pg import database_url
-
-    var_dir = Path(os.environ.get("NOVAWEB_VAR_DIR") or ROOT / "var")
-    return database_url(var_dir / "pg"), "the embedded PostgreSQL (var/pg)"
 
 
 def drop_database(base: str) -> None:
@@ -356,13 +335,6 @@ def run_view(searches) -> list[float]:
     return out
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, round(q / 100 * len(values) + 0.5) - 1))]
-
-
 # --------------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------------
@@ -391,10 +363,9 @@ def report(args, info, results, view_ms, size, where, busy, command) -> str:
     lines = [
         f"Command: `{command}`",
         "",
-        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}. PostgreSQL {size['server']}"
-        f" (shared_buffers {size['shared_buffers']}) — a fresh database `{BENCH_DB}` on {where}; pg_trgm"
-        f" {'present: the typo fallback runs' if trgm else 'absent: the typo fallback is off'}. App: commit"
-        f" {app_version()}.",
+        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}. Python"
+        f" {platform.python_version()}, PostgreSQL {size['server']} (shared_buffers {size['shared_buffers']}) — a fresh database `{BENCH_DB}` on {where}; pg_trgm"
+        f" {'present: the typo fallback runs' if trgm else 'absent: the typo fallback is off'}. App: {app_version()}.",
         "",
         f"Corpus: {size['messages']:,} messages in {info['conversations']:,} conversations of 100 people, loaded in"
         f" {info['timings']['load']:.0f} s (COPY, two connections, vectors computed on the way in) + indexes"
@@ -439,41 +410,6 @@ def report(args, info, results, view_ms, size, where, busy, command) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cores = os.cpu_count()
-    model = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip().split(" ")[0:2]
-                model = " ".join(model)
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) / 1024 / 1024
-    return f"{cores} cores ({model}), {mem:.1f} GB RAM, Linux {platform.release()}. Python {platform.python_version()}"
-
-
-def app_version() -> str:
-    with contextlib.suppress(Exception):
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=ROOT
-        ).stdout.strip()
-    return "unknown"
-
-
-def write_docs(block: str, server: str) -> None:
-    start, end = (mark.format(server) for mark in MARKS)
-    text = DOCS.read_text()
-    new = f"{start}\n{block}\n{end}"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        _, after = rest.split(end, 1)
-        text = before + new + after
-    else:
-        text = text.rstrip() + "\n\n" + new + "\n"
-    DOCS.write_text(text)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
@@ -496,6 +432,7 @@ def main(argv=None) -> int:
     command = "python bench/search.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novaweb.settings")
     os.environ.setdefault("NOVAWEB_DEBUG", "0")  # as in production: no query log growing with every search
+    server = "server" if os.environ.get("DATABASE_URL") else "embedded"  # before it names the bench database
     base, where = server_url()
     url = with_database(base, BENCH_DB)
     try:
@@ -539,8 +476,9 @@ def main(argv=None) -> int:
         print()
         print(block)
         if args.write_docs:
-            write_docs(block, "server" if os.environ.get("BENCH_SERVER_URL") else "embedded")
-            log(f"\nwrote the results into {DOCS.relative_to(ROOT)}")
+            start, end = (mark.format(server) for mark in MARKS)
+            write_block(start, end, block)
+            log("\nwrote the results into docs/benchmarks.md")
         return 0
     finally:
         with contextlib.suppress(Exception):

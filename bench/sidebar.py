@@ -24,59 +24,26 @@ What it does (docs/benchmarks.md, "Sidebar", says what each figure means):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import fcntl
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness import app_version, fresh_database, log, machine, pct, write_block  # noqa: E402
+
 os.chdir(ROOT)
 
-DOCS = ROOT / "docs" / "benchmarks.md"
 MARK_START = "<!-- bench:sidebar:start -->"
 MARK_END = "<!-- bench:sidebar:end -->"
 BENCH_DB = "novaweb_bench_sidebar"
 TARGET_MS = 30.0
-
-
-def log(*parts) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def prepare_database() -> str:
-    """A fresh, empty bench database; sets DATABASE_URL for Django. Returns where it is, in words."""
-    import psycopg
-
-    explicit = os.environ.get("BENCH_DATABASE_URL")
-    if explicit:
-        os.environ["DATABASE_URL"] = explicit
-        return "BENCH_DATABASE_URL (used as is)"
-    base = os.environ.get("DATABASE_URL")
-    where = "the server of DATABASE_URL"
-    if not base:
-        from novaweb.embedded_pg import database_url
-
-        base = database_url(Path(os.environ.get("NOVAWEB_VAR_DIR") or ROOT / "var") / "pg")
-        where = "the embedded PostgreSQL (var/pg)"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = with_database(base, BENCH_DB)
-    return f"a fresh database `{BENCH_DB}` on {where}"
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -141,11 +108,6 @@ def make_rows(n: int) -> dict:
 # --------------------------------------------------------------------------------------------------------
 # Measuring
 # --------------------------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def measure(client, name: str, url: str, runs: int, htmx: bool) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -170,7 +132,7 @@ def figures(name, url, samples, cpu, queries, html: str) -> dict:
         "name": name,
         "url": url,
         "p50": statistics.median(samples),
-        "p95": pct(samples, 0.95),
+        "p95": pct(samples, 95),
         "max": max(samples),
         "cpu": statistics.median(cpu),
         "queries": len(queries.captured_queries),
@@ -220,34 +182,6 @@ def query_plans(person, deep_key) -> list[tuple[str, float, str]]:
 # --------------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------------
-def app_version() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown commit"
-    changed = [line[3:] for line in status if not line[3:].startswith(("bench/", "docs/", "tests/"))]
-    return f"commit {head}" + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
-
-
-def machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores ({model or platform.processor() or 'unknown CPU'}), Linux {platform.release()}"
-
-
 def cpu_times() -> tuple[float, float]:
     """(busy, total) jiffies of all cores together, from /proc/stat."""
     fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -316,18 +250,6 @@ def busy_note(busy: tuple[float, float]) -> str:
     return text + " (this process and PostgreSQL use up to half of it)."
 
 
-def write_docs(block: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\n"
-    new = f"{MARK_START}\n{block}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        before, rest = text.split(MARK_START, 1)
-        _, after = rest.split(MARK_END, 1)
-        text = before + new + after
-    else:
-        text = text.rstrip("\n") + "\n\n## Sidebar\n\n" + new + "\n"
-    DOCS.write_text(text)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--conversations", type=int, default=50_000, help="the measured person's (50,000)")
@@ -358,7 +280,7 @@ def main(argv=None) -> int:
         raise SystemExit("another bench/sidebar.py is running (it holds the lock)") from None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "novaweb.settings")
     os.environ["NOVAWEB_DEBUG"] = "0"
-    db_where = prepare_database()
+    _, db_where = fresh_database(BENCH_DB)
     import django
 
     django.setup()
@@ -414,8 +336,8 @@ def main(argv=None) -> int:
     print()
     print(block)
     if args.write_docs:
-        write_docs(block)
-        log(f"\nwrote the results into {DOCS.relative_to(ROOT)}")
+        write_block(MARK_START, MARK_END, block, heading="Sidebar")
+        log("\nwrote the results into docs/benchmarks.md")
     connection.close()
     return 0
 
