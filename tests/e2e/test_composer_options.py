@@ -363,6 +363,10 @@ def test_edit_asks_again_with_the_message_rewritten_and_keeps_the_old_version(
     question.locator("summary", has_text="Edit").click()
     question.get_by_role("textbox", name="New wording").fill("echo: never sent")
     page.screenshot(path=screenshots / "edit-open.png", caret="initial")
+    page.get_by_role("button", name="Switch theme").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.screenshot(path=screenshots / "edit-open-dark.png", caret="initial")
+    page.get_by_role("button", name="Switch theme").click()
     # An open editor leaves the composer's names to the composer ("Message", "Send").
     expect(page.get_by_label("Message")).to_have_count(1)
     expect(page.get_by_role("button", name="Send")).to_have_count(1)
