@@ -388,11 +388,20 @@ def do_retry_reply(user, conversation: Conversation, *, message_id, credential_i
 
 
 def do_edit_message(
-    user, conversation: Conversation, *, message_id, text: str, credential_id, model: str, max_chars: int
+    user,
+    conversation: Conversation,
+    *,
+    message_id,
+    text: str,
+    credential_id,
+    model: str,
+    max_chars: int,
+    images=None,
 ) -> Message:
     """Ask again with one of your messages rewritten: the new text goes beside the old one (a sibling, as
     Retry's replies are: nothing is overwritten), and a new reply to it is written with the key and model the
-    composer shows now. The new version becomes the one on screen; the old one stays a version away."""
+    composer shows now. The new version becomes the one on screen; the old one stays a version away.
+    `images` are its image links as edited; None keeps the old message's."""
     with transaction.atomic():
         locked = _lock_idle_conversation(conversation)
         old = Message.objects.filter(pk=message_id, conversation=locked, role=Message.Role.USER).first()
@@ -413,7 +422,7 @@ def do_edit_message(
             parent_id=old.parent_id,
             role=Message.Role.USER,
             content=text,
-            images=check_images(credential, model, old.images),
+            images=check_images(credential, model, old.images if images is None else images),
         )
         return _new_reply_on_screen(user, locked, parent_id=edited.pk, credential=credential, model=model)
 

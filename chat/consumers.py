@@ -303,6 +303,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 credential_id=content.get("credential"),
                 model=model,
                 max_chars=settings.NOVAWEB_MAX_MESSAGE_CHARS,
+                images=content.get("images"),
             )
         else:
             reply = actions.do_continue_reply(self.conversation, message_id=message_id)

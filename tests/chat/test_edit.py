@@ -109,3 +109,42 @@ async def test_an_edit_needs_words_an_idle_chat_and_a_message_of_yours(setup, bo
     streaming = await Message.objects.aget(conversation=conversation, state="streaming")
     await page.send(action="stop", message_id=streaming.pk)
     await page.until(lambda p: p.final_state)
+
+
+async def test_an_edit_can_change_or_drop_the_image_links_it_asked_about(chat_page, fake):
+    page, key, conversation = await chat_page("novakit")
+    page.final_state.clear()
+    await page.send_message(key, "echo: what is this?", "openai/gpt-4o", images="https://img.example/a.png")
+    await page.until(lambda p: p.final_state)
+    question = await Message.objects.aget(conversation=conversation, role="user")
+    assert question.images == ["https://img.example/a.png"]
+
+    # Kept when the frame does not say (an editor without the field), replaced or dropped when it does.
+    for images, kept in [
+        (None, ["https://img.example/a.png"]),
+        (
+            "https://img.example/b.png\nhttps://img.example/c.png",
+            ["https://img.example/b.png", "https://img.example/c.png"],
+        ),
+        ("", []),
+    ]:
+        page.final_state.clear()
+        frame = {"images": images} if images is not None else {}
+        await page.send(action="edit", message_id=question.pk, message="echo: and this?", credential=key.pk,
+                        model="openai/gpt-4o", **frame)  # fmt: skip
+        await page.until(lambda p: p.final_state)
+        edited = await Message.objects.filter(conversation=conversation, role="user").alatest("id")
+        assert edited.images == kept
+        sent = fake.requests[-1]["json"]["messages"][-1]
+        assert sent.get("images", []) == kept
+
+
+async def test_an_edit_on_a_model_without_images_says_how_to_go_on(chat_page):
+    page, key, conversation = await chat_page("novakit")
+    await page.send_message(key, "echo: look", "openai/gpt-4o", images="https://img.example/a.png")
+    await page.until(lambda p: p.final_state)
+    question = await Message.objects.aget(conversation=conversation, role="user")
+    await page.send(action="edit", message_id=question.pk, message="echo: look again", credential=key.pk,
+                    model="meta-llama/llama-3.1-8b")  # fmt: skip
+    await page.until(lambda p: p.errors)
+    assert "does not take images" in page.errors[-1]

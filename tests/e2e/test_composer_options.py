@@ -242,6 +242,23 @@ def test_novakit_web_search_and_images(page, fake_provider):
     expect(bubbles(page)).to_have_count(2)
     assert chat_requests(fake_provider) == []
 
+    # Edit can change the images a message asked about (an emptied field drops them).
+    model_field(page).fill("openai/gpt-4o")
+    question = bubbles(page).first
+    question.locator("summary", has_text="Edit").click()
+    links = question.get_by_role("textbox", name="Images asked about")
+    expect(links).to_have_value("\n".join(IMAGES) + "\n")
+    links.fill(IMAGES[1])
+    question.get_by_role("textbox", name="New wording").press("Enter")
+    edited = bubbles(page).first
+    expect(edited.get_by_text("2 / 2")).to_be_visible()
+    expect(edited.get_by_role("img")).to_have_count(1)
+    expect(edited.get_by_role("img", name="Image 1 sent with this message")).to_have_attribute(
+        "src", IMAGES[1]
+    )
+    wait_until_done(bubbles(page).last)
+    assert chat_requests(fake_provider)[-1]["json"]["messages"][-1]["images"] == [IMAGES[1]]
+
 
 # model directive, key dialect, the sentence in the bubble
 FAILURES = [
