@@ -5,14 +5,15 @@
   function composer() { return document.getElementById("composer"); }
   function messages() { return document.getElementById("messages"); }
 
-  // Enter sends, Shift+Enter breaks the line (and IME composition is left alone): in the composer, and in a
-  // message being edited, where Escape also cancels.
+  // Enter sends, Shift+Enter breaks the line (and IME composition is left alone): in the composer, and in the
+  // wording of a message being edited (its image links take one per line). Escape closes the editor.
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    var form = target.id === "message" ? composer() : target.closest && target.closest(".edit-form");
-    if (!form || event.isComposing) return;
-    if (event.key === "Escape" && form !== composer()) closeEditor(form.closest("details"));
-    if (event.key !== "Enter" || event.shiftKey) return;
+    if (event.isComposing || !target.closest) return;
+    var editor = target.closest(".edit-form");
+    if (editor && event.key === "Escape") { closeEditor(editor.closest("details")); return; }
+    var form = target.id === "message" ? composer() : editor && target.name === "message" ? editor : null;
+    if (!form || event.key !== "Enter" || event.shiftKey) return;
     event.preventDefault();
     if (target.value.trim()) form.requestSubmit();
   });
@@ -79,13 +80,13 @@
     if (!button) return;
     var label = button.dataset.label || (button.dataset.label = button.textContent);
     var say = function (text) { button.textContent = text; setTimeout(function () { button.textContent = label; }, 1500); };
+    if (!navigator.clipboard || !window.isSecureContext) { say("Couldn’t copy"); return; }  // plain http
     var text = fetch(button.dataset.copyUrl, { credentials: "same-origin" }).then(function (response) {
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.text();
     });
     var copied;
-    if (!navigator.clipboard || !window.isSecureContext) copied = Promise.reject(new Error("no clipboard"));
-    else if (window.ClipboardItem && navigator.clipboard.write) {
+    if (window.ClipboardItem && navigator.clipboard.write) {
       var blob = text.then(function (t) { return new Blob([t], { type: "text/plain" }); });
       copied = navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);
     } else copied = text.then(function (t) { return navigator.clipboard.writeText(t); });

@@ -249,6 +249,8 @@ def test_novakit_web_search_and_images(page, fake_provider):
     links = question.get_by_role("textbox", name="Images asked about")
     expect(links).to_have_value("\n".join(IMAGES) + "\n")
     links.fill(IMAGES[1])
+    links.press("Enter")  # a new line for another link, not a send
+    expect(links).to_have_value(IMAGES[1] + "\n")
     question.get_by_role("textbox", name="New wording").press("Enter")
     edited = bubbles(page).first
     expect(edited.get_by_text("2 / 2")).to_be_visible()
