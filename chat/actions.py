@@ -256,9 +256,13 @@ def _cleaned_send(user, *, text, credential_id, model, options, max_chars):
     options = options if options is not None else {}
     images = check_images(credential, model, options.get("images"))
     chosen = chat_options(credential, options)
-    if chosen.mode == Conversation.Mode.TEXT:
-        text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
-    return text, credential, model, images, chosen
+    return _as_sent(typed, text, chosen.mode), credential, model, images, chosen
+
+
+def _as_sent(typed: str, checked: str, mode: str) -> str:
+    """A message as stored and sent: `checked` (trimmed) in a chat; in a text completion, exactly as typed,
+    since a prompt is continued exactly and its spaces and line breaks matter."""
+    return clean_text(typed) if mode == Conversation.Mode.TEXT else checked
 
 
 def do_send_message(
@@ -275,9 +279,8 @@ def do_send_message(
     """Save the user's message and an empty streaming reply, in one transaction, then tell the page.
 
     `options` is the composer's form (parameters panel, mode, instructions, image links); it is cleaned here
-    and becomes
-    the conversation's settings too. A repeated send with the same client id returns the first result. Only
-    one reply per conversation streams at a time.
+    and becomes the conversation's settings too. A repeated send with the same client id returns the first
+    result. Only one reply per conversation streams at a time.
     """
     text, credential, model, images, chosen = _cleaned_send(
         user, text=text, credential_id=credential_id, model=model, options=options, max_chars=max_chars
@@ -301,9 +304,8 @@ def do_send_message(
             reply = _streaming_reply(
                 locked, parent_id=user_message.pk, credential=credential, model=model, params=chosen.params
             )
-            chosen_fields = _apply_options(
-                locked, chosen
-            )  # before the reservation: it counts the instructions
+            # The options go on the conversation before the reservation, which counts the instructions.
+            chosen_fields = _apply_options(locked, chosen)
             _reserve(user, reply)
             locked.current_leaf = reply
             locked.credential = credential
@@ -407,21 +409,18 @@ def do_edit_message(
         old = Message.objects.filter(pk=message_id, conversation=locked, role=Message.Role.USER).first()
         if old is None:
             raise ActionError("That message does not exist.")
-        typed = text
-        text, credential, model = check_send(
+        checked, credential, model = check_send(
             user,
             text=text,
             credential_id=credential_id or locked.credential_id,
             model=model or locked.model,
             max_chars=max_chars,
         )
-        if locked.mode == Conversation.Mode.TEXT:
-            text = clean_text(typed)  # a prompt is continued exactly: its spaces and line breaks matter
         edited = Message.objects.create(
             conversation=locked,
             parent_id=old.parent_id,
             role=Message.Role.USER,
-            content=text,
+            content=_as_sent(text, checked, locked.mode),
             images=check_images(credential, model, old.images if images is None else images),
         )
         return _new_reply_on_screen(user, locked, parent_id=edited.pk, credential=credential, model=model)

@@ -77,10 +77,8 @@ def prompt_estimate(reply: Message, prefix: str = "") -> int:
     if prefix:
         chars += len(prefix)
         messages += 1
-    conversation = reply.conversation
-    if (
-        conversation.instructions and conversation.mode == Conversation.Mode.CHAT
-    ):  # sent first, as a system message
+    conversation = reply.conversation  # its instructions go first, as a system message, in a chat
+    if conversation.instructions and conversation.mode == Conversation.Mode.CHAT:
         chars += len(conversation.instructions)
         messages += 1
     return budgets.estimate_prompt_tokens(chars, messages, images)

@@ -43,10 +43,9 @@ class MessageTree:
         """The versions of message `pk` (its siblings from Retry, itself included), oldest first."""
         return sorted(self.children.get(self.parent.get(pk), [pk]))
 
-    def load(self, ids: list[int], fields: tuple[str, ...] = ()) -> list[Message]:
-        """Rows for `ids` (only `fields` if given, else full), in that order, each with its `versions` for the
-        version switcher."""
-        by_id = (Message.objects.only(*fields) if fields else Message.objects).in_bulk(ids)
+    def load(self, ids: list[int]) -> list[Message]:
+        """Rows for `ids`, in that order, each with its `versions` for the version switcher."""
+        by_id = Message.objects.in_bulk(ids)
         messages = [by_id[pk] for pk in ids if pk in by_id]
         for message in messages:
             message.versions = self.versions(message.pk)

@@ -148,3 +148,18 @@ async def test_an_edit_on_a_model_without_images_says_how_to_go_on(chat_page):
                     model="meta-llama/llama-3.1-8b")  # fmt: skip
     await page.until(lambda p: p.errors)
     assert "does not take images" in page.errors[-1]
+
+
+async def test_an_edited_prompt_in_text_completion_keeps_its_spaces_and_line_breaks(chat_page):
+    page, key, conversation = await chat_page("novita")
+    page.final_state.clear()
+    await page.send_message(key, "echo: Once upon a time", mode="text")
+    await page.until(lambda p: p.final_state)
+    question = await Message.objects.aget(conversation=conversation, role="user")
+    page.final_state.clear()
+    await page.send(
+        action="edit", message_id=question.pk, message="  echo: Once, long ago\n", credential=key.pk
+    )
+    await page.until(lambda p: p.final_state)
+    edited = await Message.objects.filter(conversation=conversation, role="user").alatest("id")
+    assert edited.content == "  echo: Once, long ago\n"
