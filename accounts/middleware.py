@@ -8,19 +8,14 @@ An htmx request gets HX-Redirect instead of a 302: its XHR would follow a redire
 into the fragment's place.
 """
 
-from datetime import timedelta
-
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
-from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
-
-# Last seen is kept to within this much, so an active person costs one UPDATE every few minutes at most.
-LAST_SEEN_GRANULARITY = timedelta(minutes=5)
+from accounts.presence import note_seen
 
 
 def pending_allowed(view):
@@ -74,9 +69,5 @@ class LastSeenMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            now = timezone.now()
-            if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
-                # An UPDATE of one column, not save(): the request's copy of the user may be stale.
-                User.objects.filter(pk=user.pk).update(last_seen_at=now)
-                user.last_seen_at = now
+            note_seen(user)
         return response

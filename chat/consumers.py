@@ -24,6 +24,7 @@ from django.template.loader import get_template
 from django.utils.crypto import constant_time_compare
 from django.utils.html import format_html
 
+from accounts.presence import note_seen
 from chat import actions, relay
 from chat.access import access_conversation, access_message
 from chat.broadcast import conversation_group, reply_control_group, user_group
@@ -203,11 +204,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return False
         session = SessionStore(session_key=session_key)
         user = User.objects.filter(pk=self.user.pk, is_active=True).exclude(role=User.Role.PENDING).first()
-        return (
+        valid = (
             user is not None
             and session.get(SESSION_KEY) == str(user.pk)
             and constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
         )
+        if valid:
+            note_seen(user)
+        return valid
 
     async def _send_message(self, content):
         form = SendForm(content)

@@ -3,9 +3,11 @@
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from chat.actions import do_create_conversation
 from chat.models import Message
@@ -136,4 +138,24 @@ async def test_a_flood_of_frames_is_dropped_cheaply_and_the_socket_recovers(ws_c
     await asyncio.sleep(1.2)
     await page.send(action="send", client_id=str(uuid.uuid4()), message="", credential="", model="")
     await page.until(lambda p: p.errors and p.errors[-1] == "Type a message first.")
+    await communicator.disconnect()
+
+
+async def test_chatting_counts_as_being_seen_every_few_minutes(ws_connect, alice, conversation, make_key):
+    """A person chatting all afternoon loads no page: their sends keep the People page's "last seen" true."""
+    key = await sync_to_async(make_key)(alice)
+    User = type(alice)
+    long_ago = timezone.now() - timedelta(hours=3)
+    await User.objects.filter(pk=alice.pk).aupdate(last_seen_at=long_ago)
+    communicator, connected = await ws_connect(alice, conversation.pk)
+    assert connected
+    page = PageModel(communicator)
+    await page.send_message(key, "hi")
+    await page.until(lambda p: p.final_state)
+    seen = (await User.objects.aget(pk=alice.pk)).last_seen_at
+    assert seen > timezone.now() - timedelta(minutes=1)
+
+    await page.send_message(key, "again")  # within the few minutes: no second write
+    await page.until(lambda p: len(p.final_state) == 2)
+    assert (await User.objects.aget(pk=alice.pk)).last_seen_at == seen
     await communicator.disconnect()
