@@ -42,6 +42,23 @@
       wrap.appendChild(button);
     });
   }
+  // A message's time comes in UTC; each reader sees it on their own clock: "14:32" today, "12 Nov, 14:32"
+  // earlier, with the year when it is not this one, and the whole date on hover.
+  function localTimes(root) {
+    var now = new Date();
+    (root || document).querySelectorAll("time.msg-time:not([data-local])").forEach(function (time) {
+      var when = new Date(time.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      var shown = { hour: "2-digit", minute: "2-digit" };
+      if (when.toDateString() !== now.toDateString()) {
+        shown.day = "numeric"; shown.month = "short";
+        if (when.getFullYear() !== now.getFullYear()) shown.year = "numeric";
+      }
+      time.textContent = when.toLocaleString(undefined, shown);
+      time.title = when.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
+      time.dataset.local = "";
+    });
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button.copy");
     if (!button) return;
@@ -142,7 +159,7 @@
     options.querySelectorAll("details").forEach(function (d) { if (openOptions.indexOf(d.className) !== -1) d.open = true; });
     openOptions = null;
   });
-  document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); follow(); });
+  document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); localTimes(messages()); follow(); });
 
   // Connection state, and a resync after a reconnect so nothing that happened meanwhile is missed.
   var opened = false;
@@ -196,6 +213,7 @@
     var box = messages();
     if (!box) return;
     addCopyButtons(box);
+    localTimes(box);
     if (fromBottom !== null) { box.scrollTop = box.scrollHeight - fromBottom; fromBottom = null; }
   });
   // A page opened in the middle of a long conversation has "Show later messages" at its end: when a new
@@ -240,6 +258,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     addCopyButtons(document);
+    localTimes(document);
     if (!openAtTarget()) follow();
     catchUp();  // htmx has bound the page by now: its script comes first, so its handler ran first
   });

@@ -2,6 +2,8 @@
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -304,3 +306,29 @@ def test_copy_gives_a_reply_as_written(page, fake_provider):
     expect(reply.get_by_role("button", name="Copy reply")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()").strip() == "Use **bold** and `code`."
     expect(reply.get_by_role("button", name="Copy reply")).to_have_text("Copy")
+
+
+def test_messages_say_when_they_were_written_on_the_readers_clock(new_context, fake_provider):
+    """Times travel in UTC and show in the reader's time zone: the hour today, the day before that, the year
+    when it is not this one; the whole date on hover."""
+    page = new_context(timezone_id="Asia/Tokyo", locale="en-GB").new_page()
+    sign_up(page)
+    add_key(page, fake_provider, label="Fake")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="fake-model")
+    reply = send(page, "echo: what time is it?")
+    wait_until_done(reply)
+    tokyo = datetime.now(ZoneInfo("Asia/Tokyo"))
+    now_or_next_minute = {
+        f"{t:%H:%M}" for t in (tokyo - timedelta(minutes=1), tokyo, tokyo + timedelta(minutes=1))
+    }
+    written = reply.locator("time")
+    assert written.inner_text() in now_or_next_minute
+    assert str(tokyo.year) in written.get_attribute("title")
+
+    question = Message.objects.get(role=Message.Role.USER)
+    Message.objects.filter(pk=question.pk).update(created_at=datetime(2024, 3, 5, 23, 30, tzinfo=UTC))
+    page.reload()
+    # 23:30 UTC on 5 March is the 6th in Tokyo.
+    expect(bubbles(page).first.locator("time")).to_have_text("6 Mar 2024, 08:30")
+    expect(bubbles(page).last.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
