@@ -18,13 +18,24 @@
     if (target.value.trim()) form.requestSubmit();
   });
 
-  // Keep the newest text in view while the reader is at the bottom; leave them be if they scrolled up.
+  // Keep the newest text in view while the reader is at the bottom; leave them be if they scrolled up, and
+  // offer a way back down (#to-latest) for as long as they are away from it.
   var stick = true;
+  function setStick(value) {
+    stick = value;
+    var down = document.getElementById("to-latest");
+    if (down) down.hidden = stick;
+  }
   document.addEventListener("scroll", function (event) {
     var box = messages();
-    if (event.target === box) stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    if (event.target === box) setStick(box.scrollHeight - box.scrollTop - box.clientHeight < 80);
   }, true);
   function follow() { var box = messages(); if (box && stick) box.scrollTop = box.scrollHeight; }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#to-latest")) return;
+    setStick(true);
+    follow();
+  });
 
   // Code blocks get a copy button (added here, so the sanitiser never has to allow buttons).
   function addCopyButtons(root) {
@@ -227,7 +238,7 @@
   function openAtTarget() {
     var target = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
     if (!target || !messages() || !messages().contains(target)) return false;
-    stick = false;
+    setStick(false);
     target.scrollIntoView({ block: "start" });
     return true;
   }

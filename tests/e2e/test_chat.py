@@ -15,6 +15,7 @@ from tests.e2e.ui import (
     body,
     bubbles,
     composer,
+    history,
     new_chat,
     send,
     sign_up,
@@ -332,3 +333,38 @@ def test_messages_say_when_they_were_written_on_the_readers_clock(new_context, f
     # 23:30 UTC on 5 March is the 6th in Tokyo.
     expect(bubbles(page).first.locator("time")).to_have_text("6 Mar 2024, 08:30")
     expect(bubbles(page).last.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+
+def test_the_conversation_follows_a_reply_unless_the_reader_scrolled_up(page, fake_provider, screenshots):
+    """At the bottom, new text stays in view. Scrolled up to read, the page stays put and offers a way back
+    down, which then follows the reply again."""
+    sign_up(page)
+    add_key(page, fake_provider, label="Fake")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, model="fake-model")
+    wait_until_done(send(page, "echo: " + "\n\n".join(f"Paragraph {n}." for n in range(1, 40))))
+    history_box = history(page)
+    down = page.get_by_role("button", name="Scroll to the end")
+
+    def from_bottom() -> float:
+        return history_box.evaluate("box => box.scrollHeight - box.scrollTop - box.clientHeight")
+
+    page.get_by_label("Model", exact=True).fill("fake-model~tokens=400~interval=15")
+    reply = send(page, "a long one")
+    expect(body(reply)).to_contain_text("tok20")
+    assert from_bottom() < 80, "at the bottom, the page follows the reply"
+    expect(down).to_be_hidden()
+
+    history_box.hover()
+    page.mouse.wheel(0, -600)
+    expect(down).to_be_visible()
+    away = history_box.evaluate("box => box.scrollTop")
+    expect(body(reply)).to_contain_text("tok120")  # more text arrives…
+    assert history_box.evaluate("box => box.scrollTop") == away  # …and the reader is left where they were
+    page.screenshot(path=screenshots / "scrolled-up.png", caret="initial")
+
+    down.click()
+    expect(down).to_be_hidden()
+    expect(body(reply)).to_contain_text("tok200")
+    assert from_bottom() < 80, "back at the bottom, the page follows the reply again"
+    wait_until_done(reply)
