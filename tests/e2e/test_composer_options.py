@@ -424,3 +424,18 @@ def test_instructions_set_in_a_chat_go_to_the_model_first(page, fake_provider, s
     page.reload()
     page.locator("summary", has_text="Instructions").click()
     expect(page.get_by_role("textbox", name="Instructions")).to_have_value("Answer in French.")
+
+
+def test_a_style_left_on_a_redrawn_element_breaks_nothing(page, fake_provider):
+    """Browser extensions (and spell checkers, password managers) put inline styles on fields. When htmx
+    redraws such an element it must not try to carry that style over: the page's CSP forbids inline
+    style, so each attempt would be an error."""
+    sign_up(page)
+    add_key(page, fake_provider, label="Surf", dialect="novisurf")
+    add_key(page, fake_provider, label="Kit", dialect="novakit")
+    page.get_by_role("link", name="NovaWeb").click()
+    new_chat(page, key="Surf", provider="Novisurf", model="fake-model")
+    page.locator("#composer-options").evaluate("panel => { panel.style.outline = '1px solid transparent'; }")
+    pick_key(page, "Kit", "NovaKit")
+    expect(page.get_by_text("Web search")).to_be_visible()  # NovaKit's panel is drawn
+    assert_composer_works(page, "still here")
