@@ -306,5 +306,35 @@
     var field = root.querySelector && root.querySelector("form.inline-edit input[autofocus]");
     if (field) { field.focus(); field.select(); }
   });
-  document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
+  // --- The open chat in view; on a phone, the sidebar as a drawer over the chat (☰ in the chat's header) ---
+  function showCurrent() {
+    var current = document.querySelector('.conversation-list [aria-current="page"]');
+    if (current) current.scrollIntoView({ block: "nearest" });
+    return current;
+  }
+  function setDrawer(open) {
+    var app = document.querySelector(".app-chat");
+    var toggle = document.querySelector(".sidebar-toggle");
+    if (!app || !toggle) return;
+    app.classList.toggle("sidebar-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) (showCurrent() || document.querySelector("#sidebar .new-chat button")).focus();
+  }
+  function drawerOpen() {
+    var app = document.querySelector(".app-chat");
+    return Boolean(app && app.classList.contains("sidebar-open"));
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".sidebar-toggle")) { setDrawer(!drawerOpen()); return; }
+    // A tap beside the drawer (on the shaded chat) closes it.
+    if (drawerOpen() && !event.target.closest("#sidebar, dialog, [popover]")) setDrawer(false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !drawerOpen() || event.defaultPrevented || openMenu) return;
+    if (event.target.closest && event.target.closest("form.inline-edit, dialog")) return;  // theirs first
+    setDrawer(false);
+    document.querySelector(".sidebar-toggle").focus();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); showCurrent(); });
 })();

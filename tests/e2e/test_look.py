@@ -10,6 +10,7 @@ from tests.e2e.ui import (
     check_key,
     composer,
     fill_key_form,
+    history,
     hold_first,
     new_chat,
     open_keys,
@@ -124,7 +125,8 @@ def test_the_theme_toggle_works_before_the_pages_other_scripts_have_loaded(page)
 
 
 def test_phone(new_context, fake_provider, screenshots):
-    """A 390 x 844 phone: the conversation list sits above the chat, and everything fits the width."""
+    """A 390 x 844 phone: in a chat, the conversation has the screen and the chats are a drawer (☰) over it;
+    everything fits the width and works by touch."""
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     sign_up(phone)
     add_key(phone, fake_provider)
@@ -138,12 +140,12 @@ def test_phone(new_context, fake_provider, screenshots):
     box, send_button = composer(phone), phone.get_by_role("button", name="Send")
     expect(box).to_be_in_viewport()
     expect(send_button).to_be_in_viewport()
-    sidebar = phone.get_by_role("complementary", name="Conversations").bounding_box()
-    title = phone.get_by_role("heading", level=1).bounding_box()
-    assert sidebar and title and sidebar["y"] + sidebar["height"] <= title["y"] + 1, (sidebar, title)
+    sidebar = phone.get_by_role("complementary", name="Conversations")
+    expect(sidebar).to_be_hidden()
+    history_height = history(phone).bounding_box()["height"]
+    assert history_height >= 844 * 0.4, f"the conversation gets {history_height}px of 844"
     # Nothing wider than the phone (a wider layout makes the browser zoom out, or scroll sideways).
     for name, element in (
-        ("conversation list", phone.get_by_role("complementary", name="Conversations")),
         ("chat", phone.get_by_role("main")),
         ("reply", reply),
         ("message box", box),
@@ -151,6 +153,38 @@ def test_phone(new_context, fake_provider, screenshots):
     ):
         bounds = element.bounding_box()
         assert bounds and bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390.5, f"{name}: {bounds}"
+
+    # One options panel open at a time, so the conversation keeps its room.
+    phone.locator("summary", has_text="Parameters").tap()
+    phone.locator("summary", has_text="Instructions").tap()
+    expect(phone.get_by_label("Instructions", exact=True)).to_be_visible()
+    expect(phone.get_by_label("Temperature")).to_be_hidden()
+    assert history(phone).bounding_box()["height"] >= 844 * 0.25
+    phone.locator("summary", has_text="Instructions").tap()
+
+    # The chats: ☰ opens them over the conversation, the open one shown; Escape, or a tap beside, closes.
+    chats = phone.get_by_role("button", name="Chats")
+    chats.tap()
+    expect(sidebar).to_be_visible()
+    expect(chats).to_have_attribute("aria-expanded", "true")
+    current = sidebar.get_by_role("link", name="echo: Sure")
+    expect(current).to_be_focused()
+    bounds = sidebar.bounding_box()
+    assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390.5, bounds
+    phone.screenshot(path=screenshots / "phone-chats.png", caret="initial")
+    phone.keyboard.press("Escape")
+    expect(sidebar).to_be_hidden()
+    expect(chats).to_be_focused()
+    chats.tap()
+    phone.mouse.click(380, 500)  # beside the drawer, on the shaded chat
+    expect(sidebar).to_be_hidden()
+    chats.tap()
+    sidebar.get_by_role("button", name="New chat").tap()
+    expect(phone.get_by_role("heading", name="New chat", level=1)).to_be_visible()
+    expect(sidebar).to_be_hidden()
+    phone.get_by_role("button", name="Chats").tap()
+    sidebar.get_by_role("link", name="echo: Sure").tap()
+    expect(bubbles(phone)).to_have_count(2)
 
     # Usable by touch: tap the box, type, tap Send.
     box.tap()
