@@ -110,6 +110,12 @@ def test_the_sidebar_loads_more_as_it_scrolls(page, fake_provider):
     expect(bubbles(page)).to_have_count(1)
     expect(bubbles(page).first).to_contain_text("question 1")
 
+    # A chat far down the list, opened by its address: the list shows where it is.
+    page.goto(f"/c/{Conversation.objects.get(title='Old chat 10').pk}/")
+    current = page.get_by_role("navigation", name="Your conversations").locator('[aria-current="page"]')
+    expect(current).to_contain_text("Old chat 10")
+    expect(current).to_be_in_viewport()
+
 
 def test_a_reply_that_ends_before_the_socket_opens_still_settles_on_the_page(page):
     """The page is drawn while a reply streams; the reply ends before the page's socket joins, so no frame
