@@ -84,7 +84,7 @@ def test_core_loop(page, fake_provider):
     expect(reply.get_by_role("button", name="Copy code")).to_be_visible()
     expect(reply).to_contain_text("fake-model")  # who answered
 
-    title = "echo: Here is **bold text** and `inline code`, streamed slo…"
+    title = "echo: Here is bold text and inline code, streamed slowly en…"  # as read, not as marked up
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     listed = page.get_by_role("navigation", name="Your conversations").get_by_role("link")
     expect(listed).to_have_count(1)

@@ -12,7 +12,8 @@ from accounts.models import User
 from chat.models import Conversation, Message
 from tests.e2e.ui import add_key, body, bubbles, composer, history, new_chat, send, sign_up, wait_until_done
 
-TITLE = "echo: Pack **light** for Lisbon"  # a chat is named after its first message
+MESSAGE = "echo: Pack **light** for Lisbon"
+TITLE = "echo: Pack light for Lisbon"  # a chat is named after its first message, as read
 
 
 def open_data_page(page: Page) -> None:
@@ -40,7 +41,7 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
     add_key(page, fake_provider)
     page.get_by_role("link", name="NovaWeb").click()
     new_chat(page, model="fake-model")
-    reply = send(page, TITLE)
+    reply = send(page, MESSAGE)
     wait_until_done(reply)
 
     # Export this conversation, from its header.
@@ -52,7 +53,7 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
         clip={"x": 280, "y": 0, "width": 1000, "height": 260},
     )
     name, markdown = download(page, "Markdown (.md)", tmp_path)
-    assert name == "echo-Pack-light-for-Lisbon.md"  # from the title, without its * and :
+    assert name == "echo-Pack-light-for-Lisbon.md"  # from the title, without its :
     text = markdown.decode()
     assert text.startswith(f"# {TITLE}\n") and "## You ·" in text
     assert "## Assistant (fake-model) ·" in text and "sk-e2e" not in text
