@@ -430,13 +430,14 @@ def _new_reply_on_screen(
     user, locked: Conversation, *, parent_id, credential: Credential, model: str
 ) -> Message:
     """A streaming reply to `parent_id`, with the chat's parameters as they are now, that becomes the one on
-    screen (Retry, Edit): its usage is reserved and every page is told the path changed."""
+    screen (Retry, Edit): its usage is reserved and every page is told the path changed. The chat keeps the
+    key and model, as a send does, so that it reopens with them."""
     preset = PRESETS.get(credential.preset)
     params = clean_params(preset, locked.params) if preset else {}
     reply = _streaming_reply(locked, parent_id=parent_id, credential=credential, model=model, params=params)
     _reserve(user, reply)
-    locked.current_leaf = reply
-    locked.save(update_fields=["current_leaf", "updated_at"])
+    locked.current_leaf, locked.credential, locked.model = reply, credential, model
+    locked.save(update_fields=["current_leaf", "credential", "model", "updated_at"])
     send_to_group_on_commit(conversation_group(locked.pk), {"type": "path.changed"})
     sidebar_changed_on_commit(locked.owner_id)  # to the top of the list
     return reply

@@ -70,13 +70,19 @@ async def test_editing_an_earlier_message_leaves_what_followed_it_on_the_old_ver
     await exchange(page, key, conversation, "echo: two")
     page.final_state.clear()
     await page.send(
-        action="edit", message_id=first.pk, message="echo: uno", credential=key.pk, model="fake-model"
+        action="edit",
+        message_id=first.pk,
+        message="echo: uno",
+        credential=key.pk,
+        model="fake-model~tokens=3",
     )
     await page.until(lambda p: p.final_state)
     await settled(conversation)
     # The provider saw the new branch only: the edited message, not the exchange that followed the old one.
     assert fake.requests[-1]["json"]["messages"] == [{"role": "user", "content": "echo: uno"}]
     assert await Message.objects.filter(conversation=conversation).acount() == 6
+    # The chat reopens with the model the edit was asked with.
+    assert (await Conversation.objects.aget(pk=conversation.pk)).model == "fake-model~tokens=3"
 
 
 async def test_an_edit_needs_words_an_idle_chat_and_a_message_of_yours(setup, bob):

@@ -45,6 +45,7 @@ async def test_retry_writes_a_new_version_and_keeps_the_old(setup, fake):
     assert new.parent_id == old.parent_id and new.model == "fake-model"
     conv = await Conversation.objects.aget(pk=conversation.pk)
     assert conv.current_leaf_id == new.pk
+    assert conv.model == "fake-model"  # the chat reopens with the model its latest reply used
     shown = page.frames[-1]
     assert "2 / 2" in shown and f'"message_id": {old.pk}' in shown  # the switcher points back to the old
     # The provider saw the history without the failed version.
