@@ -94,6 +94,7 @@
   function closeEditor(details) {
     details.querySelector("form").reset();
     details.open = false;
+    details.querySelector("summary").focus();  // where a keyboard user opened it
   }
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-close-details]");
@@ -208,6 +209,12 @@
     document.querySelectorAll("details.export-menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target) || event.target.closest("a")) menu.open = false;
     });
+  });
+  document.addEventListener("keydown", function (event) {
+    var menu = event.key === "Escape" && event.target.closest && event.target.closest("details.export-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
   });
 
   // Long conversations show a window of messages. "Show earlier messages" puts older bubbles above the ones

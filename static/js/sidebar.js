@@ -107,6 +107,12 @@
     if (menu && menu.matches(":popover-open")) menu.hidePopover();
   });
 
+  // Undo brings the chat back where its Undo was: focus goes to it there.
+  document.addEventListener("click", function (event) {
+    var undo = event.target.closest && event.target.closest(".undo-row .undo-button");
+    if (undo) focusAfter = "#" + undo.closest(".undo-row").id;
+  });
+
   // --- Focus follows the thing an action was about ----------------------------------------------------
   // A swap removes the element that had focus (the menu item, the field); focus goes back to what the action
   // was about, in its new place: its field, its Undo button, its link. Only once, only for the sidebar's own

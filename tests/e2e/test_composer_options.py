@@ -398,6 +398,7 @@ def test_edit_asks_again_with_the_message_rewritten_and_keeps_the_old_version(
     question.get_by_role("textbox", name="New wording").press("Shift+Enter")  # a new line, not a send
     question.get_by_role("textbox", name="New wording").press("Escape")  # cancels too
     expect(question.get_by_role("textbox", name="New wording")).to_be_hidden()
+    expect(question.locator("summary", has_text="Edit")).to_be_focused()  # where the keyboard left off
     expect(bubbles(page)).to_have_count(2)
     assert_composer_works(page, "after the edits")
 

@@ -69,6 +69,16 @@ def test_controls_have_the_names_people_hear(page, fake_provider):
     # Last, as it is the one that fails today: the sidebar button is heard as "+ New chat".
     expect(page.get_by_role("button", name="New chat", exact=True)).to_be_visible()
 
+    # The first Tab offers to skip the header and the sidebar.
+    page.goto("/settings/keys/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("main").get_by_role("link").first).to_be_focused()
+
 
 def test_the_home_page_starts_a_chat(page, fake_provider):
     sign_up(page)

@@ -134,6 +134,18 @@ def test_the_menu_works_from_the_keyboard(page):
     expect(sidebar(page).get_by_role("link", name="Beta")).to_be_focused()
 
 
+def test_delete_and_undo_from_the_keyboard_keep_focus_on_the_chat(page):
+    person_with_chats(page, "Alpha", "Beta")
+    page.get_by_role("button", name="Options for Beta", exact=True).focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")  # Delete
+    undo = sidebar(page).get_by_role("button", name="Undo deleting “Beta”")
+    expect(undo).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(sidebar(page).get_by_role("link", name="Beta")).to_be_focused()
+
+
 def test_pin_moves_to_the_top_and_unpin_puts_it_back(page):
     person_with_chats(page, "Newest", "Middle", "Oldest")
     choose(page, "Oldest", "Pin")

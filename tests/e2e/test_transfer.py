@@ -58,6 +58,13 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
     assert text.startswith(f"# {TITLE}\n") and "## You ·" in text
     assert "## Assistant (fake-model) ·" in text and "sk-e2e" not in text
     expect(page.get_by_role("link", name="JSON (.json)")).to_be_hidden()  # picking one closed the menu
+    export_menu.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="JSON (.json)")).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")  # closes it, and the keyboard is back on the menu's button
+    expect(page.get_by_role("link", name="JSON (.json)")).to_be_hidden()
+    expect(export_menu).to_be_focused()
     export_menu.click()
     name, raw = download(page, "JSON (.json)", tmp_path)
     data = json.loads(raw)
