@@ -53,19 +53,21 @@
       wrap.appendChild(button);
     });
   }
-  // A message's time comes in UTC; each reader sees it on their own clock: "14:32" today, "12 Nov, 14:32"
-  // earlier, with the year when it is not this one, and the whole date on hover.
+  // Times come in UTC; each reader sees them on their own clock, the whole date on hover. A message: "14:32"
+  // today, "12 Nov, 14:32" before, with the year when it is not this one. A chat in the sidebar: "14:32"
+  // today, then "Yesterday", then "12 Nov" (and the year).
   function localTimes(root) {
-    var now = new Date();
-    (root || document).querySelectorAll("time.msg-time:not([data-local])").forEach(function (time) {
+    var now = new Date(), yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+    (root || document).querySelectorAll("time.msg-time:not([data-local]), time.when:not([data-local])").forEach(function (time) {
       var when = new Date(time.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;
-      var shown = { hour: "2-digit", minute: "2-digit" };
-      if (when.toDateString() !== now.toDateString()) {
+      var today = when.toDateString() === now.toDateString(), row = time.classList.contains("when");
+      var shown = today || !row ? { hour: "2-digit", minute: "2-digit" } : {};
+      if (!today) {
         shown.day = "numeric"; shown.month = "short";
         if (when.getFullYear() !== now.getFullYear()) shown.year = "numeric";
       }
-      time.textContent = when.toLocaleString(undefined, shown);
+      time.textContent = row && when.toDateString() === yesterday.toDateString() ? "Yesterday" : when.toLocaleString(undefined, shown);
       time.title = when.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
       time.dataset.local = "";
     });
@@ -172,6 +174,7 @@
     openOptions = null;
   });
   document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); localTimes(messages()); follow(); });
+  document.addEventListener("htmx:load", function (event) { if (event.detail.elt.querySelectorAll) localTimes(event.detail.elt); });
 
   // Connection state, and a resync after a reconnect so nothing that happened meanwhile is missed.
   var opened = false;
@@ -231,7 +234,6 @@
     var box = messages();
     if (!box) return;
     addCopyButtons(box);
-    localTimes(box);
     if (fromBottom !== null) { box.scrollTop = box.scrollHeight - fromBottom; fromBottom = null; }
   });
   // A page opened in the middle of a long conversation has "Show later messages" at its end: when a new

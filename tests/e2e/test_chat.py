@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from chat.models import Message
+from chat.models import Conversation, Message
 from tests.e2e.ui import (
     SLOW,
     add_key,
@@ -333,6 +333,17 @@ def test_messages_say_when_they_were_written_on_the_readers_clock(new_context, f
     # 23:30 UTC on 5 March is the 6th in Tokyo.
     expect(bubbles(page).first.locator("time")).to_have_text("6 Mar 2024, 08:30")
     expect(bubbles(page).last.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+    # The sidebar: a chat active today shows the hour, yesterday says so, older ones their day.
+    chats = page.get_by_role("navigation", name="Your conversations")
+    expect(chats.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    day_before = tokyo - timedelta(days=1)
+    Conversation.objects.update(updated_at=day_before.replace(hour=12))
+    page.reload()
+    expect(chats.locator("time")).to_have_text("Yesterday")
+    Conversation.objects.update(updated_at=datetime(2024, 3, 5, 23, 30, tzinfo=UTC))
+    page.reload()
+    expect(chats.locator("time")).to_have_text("6 Mar 2024")
 
 
 def test_the_conversation_follows_a_reply_unless_the_reader_scrolled_up(page, fake_provider, screenshots):
