@@ -93,6 +93,44 @@ def format_credits(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def too_long_sentence(
+    budget: str,
+    left: str,
+    period: str,
+    tokens_left: int,
+    prompt_tokens: int,
+    choices: int,
+    resets: str,
+    *,
+    in_tokens: bool = False,
+) -> str:
+    """Why a budget with some room left refuses this conversation, with the numbers that add up, and what to do.
+
+    `budget` names it ("budget", "team budget (Research)"), `left` is what is left as the grant counts it ("46
+    tokens", "0.5 credits"), `tokens_left` that in tokens (`in_tokens`: a credit budget, so say it in tokens
+    too). A reply is admitted with its max_tokens lowered to the room left, down to MIN_REPLY_TOKENS: a reply
+    shorter than that is not worth sending.
+    """
+    head = f"This key's {budget} has {left} left {this_period(period)}"
+    if in_tokens:
+        head += f", about {format_tokens(tokens_left)}' worth"
+    if prompt_tokens >= tokens_left:
+        first = f"{head}, and sending this conversation alone takes about {prompt_tokens:,}."
+    else:
+        rest = tokens_left - prompt_tokens
+        if choices > 1:
+            after = (
+                f"leaving {rest:,} for {choices} alternatives ({rest // choices:,} each), "
+                f"and each needs at least {MIN_REPLY_TOKENS}"
+            )
+        else:
+            after = f"leaving {rest:,} for the reply, and a reply needs at least {MIN_REPLY_TOKENS}"
+        first = f"{head}: sending this conversation takes about {prompt_tokens:,} of them, {after}."
+    fewer = "ask for fewer alternatives, " if choices > 1 else ""
+    then = f"{fewer}start a new chat, ask an admin for more, or wait: it resets {resets}."
+    return f"{first} {then[0].upper()}{then[1:]}"
+
+
 @dataclass(frozen=True)
 class GrantUsage:
     """What a grant has used: tokens and credits in its current period (settled, plus the worst case of the

@@ -143,9 +143,15 @@ def _admit(grant, usage, credential, model, prompt_tokens, max_tokens, choices, 
             if left < budgets.MIN_REPLY_TOKENS:
                 raise Refused(f"This key's {budget} for {this} is used up; it resets {resets}.")
             raise Refused(
-                f"This key's {budget} has {budgets.format_tokens(left)} left {this}, not enough for this "
-                f"conversation (about {budgets.format_tokens(prompt_tokens)} before the reply); start a new "
-                f"chat, or wait: it resets {resets}."
+                budgets.too_long_sentence(
+                    budget,
+                    budgets.format_tokens(left),
+                    grant.budget_period,
+                    left,
+                    prompt_tokens,
+                    choices,
+                    resets,
+                )
             )
         allowed = min(allowed or settings.NOVAWEB_RESERVE_REPLY_TOKENS, room)
     rate = None
@@ -158,9 +164,16 @@ def _admit(grant, usage, credential, model, prompt_tokens, max_tokens, choices, 
             if affordable < budgets.MIN_REPLY_TOKENS:
                 raise Refused(f"This key's {credit_budget} for {this} is used up; it resets {resets}.")
             raise Refused(
-                f"This key's {credit_budget} has {budgets.format_credits(left)} credits left {this}, not enough "
-                f"for this conversation (about {budgets.format_tokens(prompt_tokens)} before the reply); "
-                f"start a new chat, or wait: it resets {resets}."
+                budgets.too_long_sentence(
+                    credit_budget,
+                    f"{budgets.format_credits(left)} credits",
+                    grant.budget_period,
+                    affordable,
+                    prompt_tokens,
+                    choices,
+                    resets,
+                    in_tokens=True,
+                )
             )
         allowed = min(allowed or settings.NOVAWEB_RESERVE_REPLY_TOKENS, room)
     return allowed, rate

@@ -126,8 +126,43 @@ def test_a_long_conversation_that_no_longer_fits_says_so(alice, bob, team_key, m
     with pytest.raises(ActionError) as refused:
         send(bob, team_key, text="x" * 800)
     words = str(refused.value)
-    assert words.startswith("This key's budget has 200 tokens left today, not enough for this conversation")
-    assert "(about 204 tokens before the reply)" in words and RESETS_TODAY.search(words)
+    assert words.startswith(
+        "This key's budget has 200 tokens left today, and sending this conversation alone takes about 204. "
+        "Start a new chat, ask an admin for more, or wait: it resets at 00:00 UTC"
+    )
+    assert RESETS_TODAY.search(words)
+
+
+def test_a_refusal_with_room_left_says_what_the_reply_would_have_and_needs(alice, bob, team_key, make_grant):
+    """The walkthrough's case: 60 tokens a day, 14 used, a conversation of about 33: the 13 left for the reply
+    are fewer than the shortest reply admitted. The numbers add up in the sentence."""
+    grant(make_grant, alice, team_key, user=bob, budget_tokens=60)
+    done(send(bob, team_key), prompt=6, completion=8)
+    with pytest.raises(ActionError) as refused:
+        send(bob, team_key, text="y" * 116)  # 29 tokens + 4 for the message
+    words = str(refused.value)
+    assert words.startswith(
+        "This key's budget has 46 tokens left today: sending this conversation takes about 33 of them, "
+        f"leaving 13 for the reply, and a reply needs at least {budgets.MIN_REPLY_TOKENS}. "
+        "Start a new chat, ask an admin for more, or wait: it resets at 00:00 UTC"
+    )
+    assert RESETS_TODAY.search(words)
+    send(bob, team_key, text="y" * 64)  # 20 tokens: 26 are left for the reply, and it goes
+
+
+def test_alternatives_that_do_not_fit_are_counted_each_and_fewer_are_suggested(
+    alice, bob, make_shared_key, make_grant
+):
+    key = make_shared_key(alice, preset="novita")
+    grant(make_grant, alice, key, user=bob, budget_tokens=50)
+    with pytest.raises(ActionError) as refused:
+        send(bob, key, n=3)
+    assert str(refused.value).startswith(
+        f"This key's budget has 50 tokens left today: sending this conversation takes about {PROMPT} of them, "
+        f"leaving {50 - PROMPT} for 3 alternatives ({(50 - PROMPT) // 3} each), and each needs at least 16. "
+        "Ask for fewer alternatives, start a new chat, ask an admin for more, or wait: "
+    )
+    send(bob, key, n=2)
 
 
 def test_a_personal_key_reply_is_in_the_ledger_without_limits(alice, make_key):
@@ -426,6 +461,20 @@ def test_a_credit_budget_without_a_report_settles_an_estimate(alice, bob, make_s
     reply = send(bob, key, max_tokens=93)
     entry = done(reply, prompt=10, completion=10)  # tokens reported, no credits: priced at the default 1
     assert (entry.credits, entry.estimated) == (Decimal(20), True)
+
+
+def test_a_credit_budget_that_cannot_carry_this_conversation_says_so_in_tokens(
+    alice, bob, make_shared_key, make_grant
+):
+    key = make_shared_key(alice, preset="novakit")
+    grant(make_grant, alice, key, user=bob, budget_credits=Decimal("10"), budget_period="week")
+    with override_settings(NOVAWEB_CREDITS_PER_TOKEN="0.5"), pytest.raises(ActionError) as refused:
+        send(bob, key, model="m1", text="z" * 40)  # 10 tokens + 4: 20 tokens' worth leave 6
+    assert str(refused.value).startswith(
+        "This key's credit budget has 10 credits left this week, about 20 tokens' worth: sending this "
+        "conversation takes about 14 of them, leaving 6 for the reply, and a reply needs at least 16. "
+        "Start a new chat, ask an admin for more, or wait: it resets on Monday at 00:00 UTC"
+    )
 
 
 def test_a_spent_credit_budget_is_refused_with_its_reset(alice, bob, make_shared_key, make_grant):
