@@ -360,12 +360,13 @@ _ADMIN_KINDS = frozenset({"auth", "credits", "forbidden"})
 
 
 def _error_sentence(exc: ProviderError, context: ReplyContext) -> str:
-    """Our sentence, then the provider's own words (truncated, anything key-like redacted). On a shared key
-    the provider's words are left out: they are about the admin's account, and a masked echo of the key
-    ("sk-…abcd") would show its last characters, which its users must never see."""
+    """Our sentence, then the provider's own words (truncated, anything key-like redacted) unless the sentence
+    quotes them already (a rejected request's reason). On a shared key the provider's words are left out: they
+    are about the admin's account, and a masked echo of the key ("sk-…abcd") would show its last characters,
+    which its users must never see."""
     if context.shared:
         return exc.message + (" This is a shared key — tell an admin." if exc.kind in _ADMIN_KINDS else "")
-    said = f"\nThe provider said: “{exc.detail}”" if exc.detail else ""
+    said = f"\nThe provider said: “{exc.words}”" if exc.words else ""
     return exc.message + said
 
 

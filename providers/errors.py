@@ -7,9 +7,12 @@ back in 401 bodies ("Incorrect API key provided: sk-...").
 
 from __future__ import annotations
 
+import html
 import json
+import math
 import re
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -60,6 +63,18 @@ def _redact_token_run(match: re.Match[str]) -> str:
 
 _TAG = re.compile(r"<[^>]{0,500}>")
 _SPACE = re.compile(r"\s+")
+_TITLE = re.compile(r"<title[^>]{0,200}>(.{0,2000}?)</title", re.IGNORECASE | re.DOTALL)
+# What an error page's title may say that its status already says ("502 Bad Gateway"), and words that say
+# nothing beside it ("Error 502 (Server Error)!!1"): a title with nothing else is not quoted.
+_STATUS_PHRASES = re.compile(
+    "|".join(sorted((re.escape(s.phrase) for s in HTTPStatus if s >= 400), key=len, reverse=True)),
+    re.IGNORECASE,
+)
+_EMPTY_WORDS = re.compile(
+    r"\b(?:server error|error|http|gateway time-?out|(?:service )?temporarily unavailable)\b", re.IGNORECASE
+)
+_SEPARATOR_CHARS = "|:\u00b7\u2013\u2014"  # bar, colon, middle dot, en and em dash
+_SEPARATORS = re.compile(rf"\s*([{_SEPARATOR_CHARS}])(?:\s*[{_SEPARATOR_CHARS}])+\s*")
 
 
 class ProviderError(Exception):
@@ -74,6 +89,7 @@ class ProviderError(Exception):
         retryable: bool | None = None,
         detail: str = "",
         retry_after: float | None = None,
+        quoted: bool = False,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown ProviderError kind {kind!r}")
@@ -85,6 +101,14 @@ class ProviderError(Exception):
         self.detail = detail
         # Seconds the provider asked us to wait (Retry-After), used as a floor by the retry policy.
         self.retry_after = retry_after
+        # The message already quotes the provider's words (a rejected request's reason, an error page's title):
+        # `detail` is then not shown again after it.
+        self.quoted = quoted
+
+    @property
+    def words(self) -> str:
+        """The provider's own words worth showing after the message: `detail`, unless the message has them."""
+        return "" if self.quoted else self.detail
 
     def __str__(self) -> str:
         return self.message
@@ -94,13 +118,27 @@ class ProviderError(Exception):
 
     def __reduce__(self) -> tuple:
         # Keyword-only arguments defeat Exception's default pickling; channel layers may pickle errors.
-        state = (self.kind, self.message, self.status, self.retryable, self.detail, self.retry_after)
+        state = (
+            self.kind,
+            self.message,
+            self.status,
+            self.retryable,
+            self.detail,
+            self.retry_after,
+            self.quoted,
+        )
         return (_rebuild, state)
 
 
-def _rebuild(kind, message, status, retryable, detail, retry_after) -> ProviderError:
+def _rebuild(kind, message, status, retryable, detail, retry_after, quoted=False) -> ProviderError:
     return ProviderError(
-        kind, message, status=status, retryable=retryable, detail=detail, retry_after=retry_after
+        kind,
+        message,
+        status=status,
+        retryable=retryable,
+        detail=detail,
+        retry_after=retry_after,
+        quoted=quoted,
     )
 
 
@@ -126,6 +164,7 @@ class ParsedError:
     code: str = ""
     message: str = ""
     status_hint: int | None = None  # Novita puts the HTTP status in its body's "code"
+    page: bool = False  # an HTML page (a proxy's or a server's error page): `message` is its title
 
 
 def parse_error_payload(payload: Any) -> ParsedError | None:
@@ -152,7 +191,10 @@ def parse_error_payload(payload: Any) -> ParsedError | None:
 
 
 def parse_error_body(body: bytes, content_type: str = "") -> ParsedError:
-    """Parse a non-2xx body; anything unrecognised (HTML, text, empty, huge) gives an unknown ParsedError."""
+    """Parse a non-2xx body; anything unrecognised (HTML, text, empty, huge) gives an unknown ParsedError.
+
+    Of an HTML page only the title is kept: its body is markup, scripts and a proxy's boilerplate, not words
+    a person should read as the provider's."""
     text = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
     stripped = text.strip()
     if stripped.startswith("{") and len(body) < ERROR_BODY_LIMIT:
@@ -163,8 +205,21 @@ def parse_error_body(body: bytes, content_type: str = "") -> ParsedError:
         if parsed is not None:
             return parsed
     if "html" in content_type.lower() or stripped.startswith("<"):
-        text = _TAG.sub(" ", text)
+        title = _TITLE.search(text)
+        text = html.unescape(_TAG.sub(" ", title.group(1))) if title else ""
+        return ParsedError(False, message=_SPACE.sub(" ", text).strip(), page=True)
     return ParsedError(False, message=text)
+
+
+def page_title_words(title: str, status: int | None) -> str:
+    """An error page's title without what its status already says: "" for "502 Bad Gateway" or "Error 502
+    (Server Error)!!1", "example.com | Connection timed out" for "example.com | 522: Connection timed out"."""
+    if status is not None:
+        title = re.sub(rf"(?<!\d){status}(?!\d)\s*:?", " ", title)
+    title = _STATUS_PHRASES.sub(" ", title)
+    if not any(c.isalpha() for c in _EMPTY_WORDS.sub(" ", title)):
+        return ""
+    return _SPACE.sub(" ", _SEPARATORS.sub(r" \1 ", title)).strip(f" -,;{_SEPARATOR_CHARS}")
 
 
 def _text(value: Any) -> str:
@@ -211,7 +266,14 @@ def classify(status: int | None, parsed: ParsedError) -> str:
     return "upstream"
 
 
-def _message(preset: Preset, kind: str, status: int | None, parsed: ParsedError, secret: str | None) -> str:
+def _message(
+    preset: Preset,
+    kind: str,
+    status: int | None,
+    parsed: ParsedError,
+    secret: str | None,
+    retry_after: float | None = None,
+) -> str:
     name = preset.name
     if kind == "auth":
         if len(preset.auth_styles) > 1:
@@ -226,23 +288,66 @@ def _message(preset: Preset, kind: str, status: int | None, parsed: ParsedError,
     if kind == "model_not_found":
         return f"{name}: this model does not exist — check the model name or refresh the model list."
     if kind == "rate_limited":
+        wait = how_long(retry_after)
+        if wait:
+            return f"{name}: rate-limited — try again in {wait}."
         return f"{name}: rate-limited — wait a moment and try again."
     if kind == "bad_request":
-        reason = redact(parsed.message, secret, limit=120) if parsed.known else ""
+        reason = _reason(parsed, secret)
         said = f" ({reason})" if reason else ""
         return f"{name}: the request was rejected{said} — check the model and parameters."
     if kind == "unavailable" and parsed.code == "model_not_available":
         return f"{name}: this model is not available right now — try again later or pick another model."
     if status is None:
         return f"{name}: the provider reported an error — try again in a moment."
+    if 500 <= status <= 599 and not parsed.known:
+        # No provider's error body: an error page or plain text, most often from a gateway or CDN in front of it.
+        title = redact(page_title_words(parsed.message, status), secret, limit=120) if parsed.page else ""
+        said = f": “{title}”" if title else ""
+        return (
+            f"{name}: the provider (or a proxy in front of it) is unavailable (HTTP {status}{said}) — "
+            "try again in a moment."
+        )
     if status == 404:
         return f"{name}: nothing found at this address (HTTP 404) — check the base URL."
     return f"{name}: Provider error (HTTP {status}) — try again in a moment."
 
 
-def _detail(parsed: ParsedError, secret: str | None) -> str:
+def _reason(parsed: ParsedError, secret: str | None) -> str:
+    """A rejected request's reason as the message quotes it: the provider's message, whole (as `detail` would
+    show it), so it is said once."""
+    return redact(parsed.message, secret) if parsed.known else ""
+
+
+def _detail(parsed: ParsedError, secret: str | None, status: int | None = None) -> str:
+    if parsed.page:
+        return redact(page_title_words(parsed.message, status), secret)
     text = f"{parsed.code}: {parsed.message}" if parsed.known and parsed.code else parsed.message
     return redact(text, secret)
+
+
+def _quoted(kind: str, status: int | None, parsed: ParsedError, secret: str | None) -> bool:
+    """Whether `_message` already quotes what `_detail` would show."""
+    if kind == "bad_request":
+        return bool(_reason(parsed, secret))
+    return parsed.page and status is not None and 500 <= status <= 599
+
+
+def how_long(seconds: float | None) -> str:
+    """A provider's wait as a person reads it: "about 5 seconds" (rounded up; to 5 s from 10 s on), "about 2
+    minutes", "about 1 hour" (to the nearest); "" for none or under a second (then "a moment" says it)."""
+    if seconds is None or not seconds >= 1:
+        return ""
+    whole = math.ceil(seconds - 1e-9)
+    if whole >= 10:
+        whole = math.ceil(whole / 5) * 5
+    if whole < 60:
+        count, unit = whole, "second"
+    elif whole < 3570:  # 59.5 minutes and more read as an hour
+        count, unit = max(math.floor(seconds / 60 + 0.5), 1), "minute"
+    else:
+        count, unit = math.floor(seconds / 3600 + 0.5), "hour"
+    return f"about {count} {unit}{'' if count == 1 else 's'}"
 
 
 def error_from_response(
@@ -259,10 +364,11 @@ def error_from_response(
     kind = classify(status, parsed)
     return ProviderError(
         kind,
-        _message(preset, kind, status, parsed, secret),
+        _message(preset, kind, status, parsed, secret, retry_after),
         status=status,
-        detail=_detail(parsed, secret),
+        detail=_detail(parsed, secret, status),
         retry_after=retry_after,
+        quoted=_quoted(kind, status, parsed, secret),
     )
 
 
@@ -274,6 +380,7 @@ def error_from_payload(preset: Preset, parsed: ParsedError, *, secret: str | Non
         _message(preset, kind, None, parsed, secret),
         status=parsed.status_hint,
         detail=_detail(parsed, secret),
+        quoted=_quoted(kind, None, parsed, secret),
     )
 
 

@@ -106,3 +106,61 @@ async def test_nul_bytes_and_surrogates_from_the_model_are_stored_safely(
     )
     assert reply.state == Message.State.DONE
     assert "\x00" not in reply.content
+
+
+@pytest.mark.parametrize(
+    ("model", "error"),
+    [
+        # A rejected request: the provider's reason is in the sentence, and only there.
+        (
+            "fake-model~status=400",
+            "OpenAI-compatible: the request was rejected (Invalid request: see the docs) — check the model and "
+            "parameters.",
+        ),
+        # A proxy's HTML page: neither its markup nor its "502" title is quoted as the provider's words.
+        (
+            "fake-model~status=502~body=html~retry_after=0",
+            "OpenAI-compatible: the provider (or a proxy in front of it) is unavailable (HTTP 502) — try again "
+            "in a moment.",
+        ),
+        # Plain text is somebody's words, and said once after the sentence.
+        (
+            "fake-model~status=503~body=text~retry_after=0",
+            "OpenAI-compatible: the provider (or a proxy in front of it) is unavailable (HTTP 503) — try again "
+            "in a moment.\nThe provider said: “upstream connect error or disconnect/reset before headers”",
+        ),
+    ],
+)
+async def test_the_providers_words_are_said_once(ws_connect, alice, conversation, make_key, model, error):
+    key = await sync_to_async(make_key)(alice)
+    reply, _page = await run_reply(ws_connect, alice, conversation, key, model)
+    assert (reply.state, reply.error) == (Message.State.FAILED, error)
+
+
+async def test_a_rate_limit_says_the_wait_the_provider_last_asked_for(
+    ws_connect, alice, conversation, make_key, fake
+):
+    key = await sync_to_async(make_key)(alice)
+    reply, _page = await run_reply(
+        ws_connect, alice, conversation, key, "fake-model~status=429~retry_after=1"
+    )
+    assert len([r for r in fake.requests if r["path"].endswith("/chat/completions")]) == 3  # retried, then…
+    assert reply.error.startswith("OpenAI-compatible: rate-limited — try again in about 1 second.\n")
+
+
+async def test_a_reply_without_text_shows_the_error_alone_and_a_filtered_one_says_so(
+    ws_connect, alice, conversation, make_key
+):
+    key = await sync_to_async(make_key)(alice)
+    _failed, page = await run_reply(ws_connect, alice, conversation, key, "fake-model~status=401")
+    final = page.frames[-1]
+    assert 'class="msg-error" role="alert"' in final and "msg-body" not in final  # no empty bubble
+    filtered, page = await run_reply(ws_connect, alice, conversation, key, "fake-model~finish=content_filter")
+    assert (filtered.state, filtered.finish_reason) == (Message.State.DONE, "content_filter")
+    final = page.frames[-1]
+    assert "Stopped by the provider's content filter" in final and "msg-body" in final
+    assert "Continue" not in final
+    empty, page = await run_reply(ws_connect, alice, conversation, key, "fake-model", text="echo:")
+    assert (empty.state, empty.content) == (Message.State.DONE, "")
+    final = page.frames[-1]
+    assert "This reply has no text." in final and "msg-body" not in final

@@ -187,7 +187,7 @@ def test_closing_the_tab_mid_reply_keeps_the_whole_reply(page, fake_provider):
     expect(body(reply)).to_have_text(tokens(n))
 
 
-def test_provider_errors_show_a_sentence_and_the_page_stays_usable(page, fake_provider):
+def test_provider_errors_show_a_sentence_and_the_page_stays_usable(page, fake_provider, screenshots):
     sign_up(page)
     add_key(page, fake_provider, label="Good key")
     add_key(page, fake_provider, label="Bad key", secret="sk-invalid-00000000")
@@ -206,9 +206,32 @@ def test_provider_errors_show_a_sentence_and_the_page_stays_usable(page, fake_pr
         "The provider said: “invalid_api_key: Incorrect API key provided: [redacted].”"
     )
     expect(page.get_by_text("sk-invalid-00000000")).to_have_count(0)
+    # Nothing arrived: no empty bubble above the error, which reads on its own.
+    expect(body(reply)).to_have_count(0)
+
+    # A rejected request says the provider's reason once, in the sentence.
+    page.get_by_role("combobox", name="Key", exact=True).select_option(label="Good key · OpenAI-compatible")
+    page.get_by_label("Model", exact=True).fill("fake-model~status=400")
+    reply = send(page, "too odd?")
+    wait_until_done(reply, "failed")
+    expect(reply.get_by_role("alert")).to_have_text(
+        "OpenAI-compatible: the request was rejected (Invalid request: see the docs) — check the model and "
+        "parameters."
+    )
+    expect(body(reply)).to_have_count(0)
+    page.screenshot(path=screenshots / "reply-errors.png", caret="initial")
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=screenshots / "reply-errors-dark.png", caret="initial")
+    page.emulate_media(color_scheme="light")
+
+    # A reply the provider's content filter ended says so.
+    page.get_by_label("Model", exact=True).fill("fake-model~finish=content_filter")
+    reply = send(page, "echo: something it would rather not finish")
+    wait_until_done(reply)
+    expect(reply.get_by_text("Stopped by the provider's content filter")).to_be_visible()
+    expect(reply.get_by_role("button", name="Continue")).to_have_count(0)
 
     # A cut stream keeps what arrived and says so.
-    page.get_by_role("combobox", name="Key", exact=True).select_option(label="Good key · OpenAI-compatible")
     page.get_by_label("Model", exact=True).fill(SLOW.format(tokens=20, interval=10) + "~cut=5")
     reply = send(page, "and now?")
     wait_until_done(reply, "interrupted")
@@ -221,7 +244,7 @@ def test_provider_errors_show_a_sentence_and_the_page_stays_usable(page, fake_pr
     reply = send(page, "echo: still here")
     wait_until_done(reply)
     expect(body(reply)).to_have_text("still here")
-    expect(bubbles(page)).to_have_count(6)
+    expect(bubbles(page)).to_have_count(10)
 
 
 def test_composer_errors_show_in_place(page, fake_provider):

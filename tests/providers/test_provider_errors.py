@@ -15,6 +15,7 @@ from providers import KINDS, PRESETS, ProviderError, RetryPolicy
 from providers.errors import (
     error_from_payload,
     error_from_response,
+    how_long,
     parse_error_body,
     parse_error_payload,
     redact,
@@ -101,8 +102,90 @@ def test_status_and_dialect_map_to_kind_and_message(preset, status, payload, kin
 def test_unknown_shapes_give_provider_error_with_status(raw, content_type):
     err = error_from_response(NOVISURF, 502, raw, content_type)
     assert err.kind == "unavailable" and err.retryable
-    assert err.message == "Novisurf: Provider error (HTTP 502) — try again in a moment."
+    assert err.message == (
+        "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 502) — try again in a moment."
+    )
     assert len(err.detail) <= 300 and "<" not in err.detail
+
+
+def test_a_dialect_5xx_is_still_the_providers_own_error():
+    err = error_from_response(NOVAKIT, 500, body({"error": "Internal error", "code": "server_error"}))
+    assert err.message == "NovaKit: Provider error (HTTP 500) — try again in a moment."
+    assert err.words == "server_error: Internal error"
+
+
+@pytest.mark.parametrize(
+    ("page", "status", "message", "words"),
+    [
+        # The fake's proxy page, and what nginx, Google and Cloudflare send: the title only repeats the status.
+        ("<html><head><title>502</title></head><body><h1>502 Bad Gateway</h1>cloudflare</body></html>", 502,
+         "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 502) — try again in a moment.", ""),
+        ("<html><head><title>504 Gateway Time-out</title></head><body><center>nginx</center></body></html>", 504,
+         "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 504) — try again in a moment.", ""),
+        ("<!DOCTYPE html><title>Error 502 (Server Error)!!1</title><p>That's an error.", 502,
+         "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 502) — try again in a moment.", ""),
+        # A title that says more is quoted once, without the status it repeats, in the sentence itself.
+        ("<title>api.example.com | 522: Connection timed out</title>", 522,
+         "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 522: “api.example.com | Connection"
+         " timed out”) — try again in a moment.", ""),
+        ("<html><head>\n<title>\n  Access denied &amp; logged | Cloudflare</title></head></html>", 403,
+         "Novisurf: the key is not allowed to do this — check the key's permissions.", "Access denied & logged | Cloudflare"),
+        ("<html><body>no title at all, sk-abcdefghijklmnop</body></html>", 503,
+         "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 503) — try again in a moment.", ""),
+    ],
+)  # fmt: skip
+def test_an_html_error_page_is_not_quoted_as_the_providers_words(page, status, message, words):
+    err = error_from_response(NOVISURF, status, page.encode(), "text/html; charset=utf-8")
+    assert err.message == message and err.words == words
+    assert "<" not in err.detail and "sk-" not in err.message + err.detail
+
+
+def test_a_rejected_request_gives_the_providers_reason_once():
+    err = error_from_response(
+        OPENAI, 400, body({"error": {"message": "Invalid request: see the docs", "code": "invalid_request"}})
+    )
+    assert err.message == (
+        "OpenAI-compatible: the request was rejected (Invalid request: see the docs) — check the model and "
+        "parameters."
+    )
+    assert err.detail == "invalid_request: Invalid request: see the docs" and err.words == ""
+    # A reason past the old 120 characters is no longer cut short: the message is the only place it is said.
+    long = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 " + (
+        "tokens. Please reduce the length of the messages."
+    )
+    err = error_from_payload(
+        NOVISURF, parse_error_payload({"error": {"message": long, "code": "bad_request"}})
+    )
+    assert long in err.message and err.words == ""
+    bare = error_from_response(OPENAI, 400, b"", "")  # nothing to quote: nothing quoted
+    assert bare.message.startswith("OpenAI-compatible: the request was rejected — ") and bare.words == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(None, ""), (0, ""), (0.4, ""), (1, "about 1 second"), (4.2, "about 5 seconds"), (5, "about 5 seconds"),
+     (12, "about 15 seconds"), (58, "about 1 minute"), (90, "about 2 minutes"), (600, "about 10 minutes"),
+     (3599, "about 1 hour"), (5400, "about 2 hours")],
+)  # fmt: skip
+def test_waits_read_as_a_person_would_say_them(seconds, words):
+    assert how_long(seconds) == words
+
+
+def test_a_rate_limit_with_retry_after_says_how_long():
+    novakit = body({"error": "Too many requests", "code": "rate_limited", "remaining": 0})
+    err = error_from_response(NOVAKIT, 429, novakit, retry_after=5.0)
+    assert err.message == "NovaKit: rate-limited — try again in about 5 seconds."
+    err = error_from_response(
+        NOVITA, 429, body({"code": 429, "reason": "RATE_LIMIT_EXCEEDED"}), retry_after=120
+    )
+    assert err.message == "Novita AI: rate-limited — try again in about 2 minutes."
+    # An HTTP date, read by the transport into seconds from now.
+    now = time.time()
+    wait = parse_retry_after(formatdate(now + 30, usegmt=True), now=now)
+    assert "try again in about 30 seconds." in error_from_response(OPENAI, 429, b"", retry_after=wait).message
+    assert error_from_response(OPENAI, 429, b"", retry_after=0).message == (
+        "OpenAI-compatible: rate-limited — wait a moment and try again."
+    )
 
 
 def test_unknown_404_points_at_the_base_url():
@@ -177,6 +260,9 @@ def test_provider_error_str_repr_pickle():
     copy = pickle.loads(pickle.dumps(err))
     assert (copy.kind, copy.message, copy.status, copy.retryable, copy.detail, copy.retry_after) == (
         "rate_limited", err.message, 429, True, "d", 2.0)  # fmt: skip
+    assert copy.words == "d"
+    quoted = pickle.loads(pickle.dumps(ProviderError("bad_request", "m (d)", detail="d", quoted=True)))
+    assert (quoted.detail, quoted.words) == ("d", "")
     expected_kinds = {"auth", "credits", "forbidden", "model_not_found", "rate_limited", "unavailable", "bad_request",
                       "unreachable", "timeout", "stream_cut", "protocol", "redirect", "blocked", "upstream"}  # fmt: skip
     assert expected_kinds == KINDS

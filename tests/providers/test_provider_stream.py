@@ -245,11 +245,21 @@ async def test_unknown_model_is_model_not_found(fp, preset):
 @pytest.mark.parametrize("shape", ["html", "text", "empty", "huge", "json"])
 async def test_error_bodies_in_no_dialect(fp, shape):
     _, err = await chat_error(fp, f"fake-model~status=502~body={shape}")
-    assert (
-        err.kind == "unavailable"
-        and err.message == "Novisurf: Provider error (HTTP 502) — try again in a moment."
+    assert err.kind == "unavailable" and err.message == (
+        "Novisurf: the provider (or a proxy in front of it) is unavailable (HTTP 502) — try again in a moment."
     )
     assert len(err.detail) <= 300
+    if shape == "html":  # a proxy's page: its title says only "502", its body is not the provider's words
+        assert err.detail == "" and err.words == ""
+
+
+@pytest.mark.asyncio
+async def test_a_rate_limit_says_how_long_the_provider_asked_to_wait(fp):
+    _, err = await chat_error(fp, "fake-model~status=429~retry_after=5")
+    assert (err.kind, err.retry_after) == ("rate_limited", 5.0)
+    assert err.message == "Novisurf: rate-limited — try again in about 5 seconds."
+    _, err = await chat_error(fp, "fake-model~status=429")
+    assert err.message == "Novisurf: rate-limited — wait a moment and try again."
 
 
 @pytest.mark.asyncio
