@@ -1,4 +1,5 @@
 import uuid
+from datetime import UTC, datetime
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -49,7 +50,7 @@ def conversation(request, conversation_id):
     # The picker needs labels only; the selected key's model list is read on its own (one key's, not all).
     credentials = list(Credential.objects.usable_by(request.user).defer("models_cache"))
     selected = next((c for c in credentials if c.pk == conversation.credential_id), None)
-    selected = selected or (credentials[0] if credentials else None)
+    selected = selected or first_choice(credentials)
     granted = granted_keys(request.user)
     context = {
         "conversation": conversation,
@@ -64,6 +65,17 @@ def conversation(request, conversation_id):
         **composer_options(conversation, selected, granted.get(selected.pk) if selected else None),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
+
+
+def first_choice(credentials: list[Credential]) -> Credential | None:
+    """The key a chat with none yet starts on (no chat defaults, no earlier chat): one whose last check or
+    reply did not fail, the most recently used first, then the newest."""
+    never = datetime.min.replace(tzinfo=UTC)
+    return min(
+        credentials,
+        key=lambda c: (bool(c.last_error), -(c.last_used_at or never).timestamp(), -c.created_at.timestamp()),
+        default=None,
+    )
 
 
 @require_GET

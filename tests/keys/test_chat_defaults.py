@@ -1,9 +1,10 @@
 """Settings → Chat defaults: what new chats start with."""
 
 from django.urls import reverse
+from django.utils import timezone
 
 from chat.actions import do_create_conversation
-from keys.models import ChatDefaults
+from keys.models import ChatDefaults, Credential
 
 
 def test_defaults_are_cleaned_saved_and_used_by_new_chats(client, alice, make_key):
@@ -65,3 +66,18 @@ def test_a_shared_keys_model_list_offers_only_what_the_persons_grant_allows(
     html = html.content.decode()
     assert '<option value="small" label="free tier">' in html and '<option value="large">' in html
     assert "huge" not in html
+
+
+def test_a_first_chat_starts_on_a_key_that_works_not_the_first_by_name(client, alice, make_key):
+    """No defaults, no earlier chat: not "Alpha" because it sorts first, when its last check failed."""
+    broken = make_key(alice, label="Alpha")
+    Credential.objects.filter(pk=broken.pk).update(last_error="OpenAI-compatible: the key was rejected.")
+    working = make_key(alice, label="Beta")
+    newer = make_key(alice, label="Gamma")
+    client.force_login(alice)
+    conversation = do_create_conversation(alice)
+    page = client.get(reverse("chat:conversation", args=[conversation.pk]))
+    assert page.context["selected_credential"] == newer.pk  # none used yet: the newest that works
+    Credential.objects.filter(pk=working.pk).update(last_used_at=timezone.now())
+    page = client.get(reverse("chat:conversation", args=[conversation.pk]))
+    assert page.context["selected_credential"] == working.pk  # the one in use
