@@ -102,17 +102,20 @@ def conversation_messages(request, conversation_id):
     return TemplateResponse(request, "chat/conversation.html#window-page", context)
 
 
-def composer_options(conversation: Conversation, credential: Credential | None, granted=None) -> dict:
+def composer_options(
+    conversation: Conversation, credential: Credential | None, granted=None, typed=None
+) -> dict:
     """What the composer offers for `credential`'s provider: its models (on a shared key, only those the
     person's grant allows), its parameters (showing the conversation's values that it supports), web search
-    and images on NovaKit, text completion on Novita."""
+    and images on NovaKit, text completion on Novita. `typed`: the form just saved, whose numbers stored
+    otherwise than typed say so."""
     preset = PRESETS.get(credential.preset) if credential else None
     params = clean_params(preset, conversation.params) if preset else {}
     text_mode = bool(preset and preset.supports_text_completions)
     models = offered_models(credential, granted)
     return {
         "preset": preset,
-        "param_rows": param_rows(preset, params),
+        "param_rows": param_rows(preset, params, typed),
         "models": models,
         "takes_images": bool(preset and "images" in preset.message_fields),
         "offers_text_mode": text_mode,
@@ -132,8 +135,10 @@ def conversation_options(request, conversation_id):
     except Http404:
         # Not a key this person may use: the chat's own key decides what the panel offers and keeps.
         credential = conversation.credential
-    if request.method == "POST" and credential is not None:
+    saved = request.method == "POST" and credential is not None
+    if saved:
         do_set_chat_options(conversation, credential, data)
     granted = granted_keys(request.user, [credential.pk]).get(credential.pk) if credential else None
-    context = {"conversation": conversation, **composer_options(conversation, credential, granted)}
+    typed = data if saved else None
+    context = {"conversation": conversation, **composer_options(conversation, credential, granted, typed)}
     return TemplateResponse(request, "chat/conversation.html#composer-options", context)

@@ -17,6 +17,7 @@ FIELD_PREFIX = "p_"
 class ParamRow:
     spec: ParamSpec
     value: object  # what the input shows: "" when unset
+    note: str = ""  # when the value stored is not what was typed: what became of it
 
     @property
     def field_name(self) -> str:
@@ -36,8 +37,10 @@ def _number(value: float | None) -> str:
     return f"{value:g}" if value is not None else ""
 
 
-def param_rows(preset: Preset | None, values: dict) -> list[ParamRow]:
-    """One row per parameter the preset documents, showing `values` (already cleaned)."""
+def param_rows(preset: Preset | None, values: dict, typed=None) -> list[ParamRow]:
+    """One row per parameter the preset documents, showing `values` (already cleaned). With `typed`, the
+    form they were cleaned from, a number stored otherwise than typed says so (clamped, rounded, or not a
+    number), so a change is never silent."""
     if preset is None:
         return []
     rows = []
@@ -49,8 +52,27 @@ def param_rows(preset: Preset | None, values: dict) -> list[ParamRow]:
             value = "\n".join(f"{token}: {bias}" for token, bias in value.items())
         elif spec.kind == "float" and isinstance(value, float) and value.is_integer():
             value = int(value)  # a clamped 7 shows back as "2", not "2.0"
-        rows.append(ParamRow(spec, value))
+        note = _note(spec, typed.get(FIELD_PREFIX + spec.name), value) if typed is not None else ""
+        rows.append(ParamRow(spec, value, note))
     return rows
+
+
+def _note(spec: ParamSpec, typed, value) -> str:
+    if spec.kind not in ("int", "float") or not isinstance(typed, str) or not typed.strip():
+        return ""
+    try:
+        number = float(typed)
+    except ValueError:
+        number = None
+    if value == "":
+        return f"“{typed.strip()[:20]}” is not a number here: left to the provider's default."
+    if number is None or number == float(value):
+        return ""
+    if spec.max is not None and number > spec.max:
+        return f"Set to {value}, the most it takes."
+    if spec.min is not None and number < spec.min:
+        return f"Set to {value}, the least it takes."
+    return f"Set to {value}."
 
 
 def params_from_form(preset: Preset | None, data) -> dict:

@@ -73,8 +73,12 @@ def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screen
     # Out of range: saved clamped, and the panel shows what was stored.
     change(page, "Temperature", "7")
     expect(page.get_by_label("Temperature")).to_have_value("2")
+    expect(parameters(page).get_by_role("status")).to_have_text(
+        "Set to 2, the most it takes."
+    )  # not silently
     change(page, "Max tokens", "64")
     expect(page.get_by_label("Max tokens")).to_have_value("64")
+    expect(parameters(page).get_by_role("status")).to_have_count(0)  # said once
     fake_provider.reset()
     wait_until_done(send(page, "echo: clamped"))
     (request,) = chat_requests(fake_provider)
@@ -104,6 +108,10 @@ def test_parameters_panel_per_provider_and_text_mode(page, fake_provider, screen
     change(page, "Top K", "40")
     expect(page.get_by_label("Top K")).to_have_value("40")
     expect(parameters(page)).to_have_attribute("open", "")  # saving did not close the panel
+    # Fields side by side line up, however their labels wrap.
+    presence, frequency = page.get_by_label("Presence penalty"), page.get_by_label("Frequency penalty")
+    if presence.bounding_box()["x"] < frequency.bounding_box()["x"]:  # on one row
+        assert presence.bounding_box()["y"] == frequency.bounding_box()["y"]
     page.get_by_role("heading", level=1).click()  # nothing focused: no focus ring in the picture
     page.screenshot(path=screenshots / "composer-options.png", caret="initial")
 
