@@ -163,7 +163,8 @@ def do_revoke_invite(actor: User, invite: Invite) -> Invite:
         invite.refresh_from_db()
         if not revoked:
             raise ActionError(f"This invite is {invite.status_label.lower()} already.")
-        record_event(actor, "invite.revoked", invite, role=invite.role, note=invite.note)
+        team = invite.team.name if invite.team_id else ""
+        record_event(actor, "invite.revoked", invite, role=invite.role, team=team, note=invite.note)
     return invite
 
 

@@ -2,7 +2,8 @@
 
 The words are plain text; the template escapes them. An event shows only what `AuditEvent` holds (copies of
 names and labels, and small facts), so the page cannot show a secret unless a writer stored one — and a fact
-whose name says it is secret-like is shown as hidden all the same.
+whose name says it is secret-like is shown as hidden all the same. Facts read as the pages that set them say
+them ("any model", "OpenAI-compatible"), from the event alone: no query per event.
 """
 
 import json
@@ -13,6 +14,7 @@ from django import forms
 from django.db.models import Q
 
 from accounts.models import AuditEvent, User
+from providers.presets import PRESETS
 
 KINDS = {
     "keys": "Keys",
@@ -52,6 +54,11 @@ VERBS = {
     "invite.revoked": "revoked an invite",
     "signup_policy.changed": "changed the sign-up policy",
 }
+# A member added or removed is named in the sentence.
+MEMBER_VERBS = {
+    "team.member_added": "added {person} to the team",
+    "team.member_removed": "removed {person} from the team",
+}
 # Fact names that would hold a secret: never shown, whoever wrote them.
 SECRET_NAME = re.compile(
     r"(^|[_.])(secret|api_?key|password|passwd|ciphertext|authorization|token|hash)($|[_.])", re.I
@@ -59,6 +66,33 @@ SECRET_NAME = re.compile(
 # About an event that concerns a secret ("key.secret_replaced") only these facts are shown.
 SAFE_WITH_SECRETS = {"label", "last4", "base_url", "preset", "auth_style"}
 MAX_FACT_CHARS = 200
+
+# How each known fact is named on the page (the grant's limits as the grant form names them). Facts not
+# listed read as their name with spaces.
+FACT_NAMES = {
+    "preset": "provider",
+    "base_url": "address",
+    "last4": "ending",
+    "allowed_models": "models",
+    "budget_tokens": "token budget",
+    "budget_credits": "credit budget",
+    "budget_period": "budget period",
+    "rate_per_minute": "requests per minute",
+    "max_concurrent": "replies at once",
+    "days": "valid for",
+    "via": "by",
+    "grants": "grants ended",
+}
+# Internal ids: the sentence already names what they point at.
+UNSHOWN_FACTS = {"person_id"}
+PERIOD_WORDS = {"day": "per day", "week": "per week", "month": "per month"}
+VIA_WORDS = {
+    "first": "being the first person",
+    "invite": "an invite",
+    "open": "open sign-up",
+    "approval": "sign-up with approval",
+}
+POLICY_WORDS = {"open": "open", "approval": "approval", "invite": "invite only"}
 
 
 @dataclass
@@ -84,27 +118,96 @@ def _text(value) -> str:
     return text if len(text) <= MAX_FACT_CHARS else text[: MAX_FACT_CHARS - 1] + "…"
 
 
+def _words(name: str, value) -> str:
+    """A fact's value as the page says it; "" when it says nothing (no limit, no team)."""
+    if value is None or value == "":
+        return ""
+    if name == "allowed_models" and isinstance(value, list):
+        return ", ".join(_text(model) for model in value) if value else "any model"
+    if name == "preset" and isinstance(value, str) and value in PRESETS:
+        return PRESETS[value].name
+    if name == "budget_period":
+        return _lookup(PERIOD_WORDS, value)
+    if name == "via":
+        return _lookup(VIA_WORDS, value)
+    if name == "budget_tokens" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if name == "days" and isinstance(value, int):
+        return f"{value} day{'' if value == 1 else 's'}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _text(value)
+
+
+def _lookup(words: dict, value) -> str:
+    return words.get(value, _text(value)) if isinstance(value, str) else _text(value)
+
+
+def _fact_name(name: str) -> str:
+    return FACT_NAMES.get(name, name.replace("_", " "))[:60]
+
+
+def _changes(value) -> list[Fact]:
+    """A grant's {"limit": [before, after]}, one fact each: "token budget from 60 to none"."""
+    facts = []
+    for name, pair in value.items():
+        if SECRET_NAME.search(str(name)):
+            facts.append(Fact(_fact_name(str(name)), "(hidden)"))
+        elif isinstance(pair, list) and len(pair) == 2:
+            before, after = (_words(str(name), side) or "none" for side in pair)
+            facts.append(Fact(_fact_name(str(name)), f"from {before} to {after}"))
+        else:
+            facts.append(Fact(_fact_name(str(name)), _text(pair)))
+    return facts
+
+
+def _invite_target(detail: dict) -> str:
+    """An invite by what the admin knows it by: its note, else whom it is for."""
+    note = detail.get("note")
+    if isinstance(note, str) and note.strip():
+        return note
+    role = detail.get("role") if isinstance(detail.get("role"), str) else "member"
+    team = detail.get("team") if isinstance(detail.get("team"), str) else ""
+    return f"for a new {role}" + (f" of the team {team}" if team else "")
+
+
 def describe(event: AuditEvent) -> Line:
     detail = event.detail if isinstance(event.detail, dict) else {"detail": event.detail}
     about_secret = bool(SECRET_NAME.search(event.action))
+    verb, target, quoted = VERBS.get(event.action, ""), event.target_label, event.target_type != "user"
     facts = []
     change = ""
     if {"from", "to"} <= detail.keys() and not about_secret and detail["from"] != detail["to"]:
-        change = f"from {_text(detail['from'])} to {_text(detail['to'])}"
-    for name, value in detail.items():
+        before, after = detail["from"], detail["to"]
+        if event.action == "signup_policy.changed":
+            before, after = _lookup(POLICY_WORDS, before), _lookup(POLICY_WORDS, after)
+        change = f"from {_text(before)} to {_text(after)}"
+    shown = dict(detail)
+    if event.target_type == "invite" and verb:
+        target = _invite_target(detail)
+        quoted = target == detail.get("note")
+        # What the sentence says is not repeated below it.
+        for name in ("note",) if quoted else ("note", "role", "team"):
+            shown.pop(name, None)
+    person = detail.get("person")
+    if event.action in MEMBER_VERBS and isinstance(person, str):
+        verb = MEMBER_VERBS[event.action].format(person=person)
+        shown.pop("person")
+    key = detail.get("key")
+    if event.action.startswith("grant.") and isinstance(key, str) and target.startswith(f"{key} →"):
+        shown.pop("key")  # the grant's label names the key already
+    for name, value in shown.items():
         name = str(name)
-        if change and name in {"from", "to"}:
+        if (change and name in {"from", "to"}) or name in UNSHOWN_FACTS:
             continue
         hidden = SECRET_NAME.search(name) or (about_secret and name not in SAFE_WITH_SECRETS)
-        facts.append(Fact(name.replace("_", " ")[:60], "(hidden)" if hidden else _text(value)))
-    return Line(
-        event=event,
-        verb=VERBS.get(event.action, ""),
-        target=event.target_label,
-        quoted=event.target_type != "user",
-        change=change,
-        facts=facts,
-    )
+        if hidden:
+            facts.append(Fact(_fact_name(name), "(hidden)"))
+        elif name == "changed" and isinstance(value, dict):
+            facts.extend(_changes(value))
+        elif words := _words(name, value):
+            facts.append(Fact(_fact_name(name), words))
+    return Line(event=event, verb=verb, target=target, quoted=quoted, change=change, facts=facts)
 
 
 class AuditFilterForm(forms.Form):

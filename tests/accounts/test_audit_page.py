@@ -72,7 +72,7 @@ def test_events_read_as_sentences_newest_first(client, people):
     positions = [page.find(sentence) for sentence in order]
     assert -1 not in positions, page
     assert positions == sorted(positions)
-    assert "budget tokens 200000" in page and "last4 9f3a" in page and "preset openai" in page
+    assert "token budget 200,000" in page and "ending 9f3a" in page and "provider OpenAI-compatible" in page
     assert "10 minutes ago" in page and "UTC" in page
 
 
@@ -206,3 +206,45 @@ def test_the_page_costs_the_same_queries_for_five_events_or_fifty(client, people
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("team:audit"))
     assert len(many) == len(few)
+
+
+def test_what_admins_do_reads_in_plain_words(client, people):
+    """The facts an event holds read as the pages that set them say them: no raw [] or null, providers by
+    name, an invite by its note or by whom it is for, a team by its name, no internal ids."""
+    from accounts.actions import do_create_invite, do_revoke_invite
+    from accounts.team_actions import do_add_member, do_create_team
+    from keys.shared_actions import do_add_shared_key, do_change_grant, do_grant
+
+    admin, alice, bob = people
+    design = do_create_team(admin, "Design")
+    do_add_member(admin, design, alice)
+    do_create_invite(admin, role="member", team=None, days=7, note="for carol")
+    invite, _ = do_create_invite(admin, role="admin", team=design, days=1)
+    do_revoke_invite(admin, invite)
+    key = do_add_shared_key(
+        admin,
+        preset="openai",
+        label="Team GPT",
+        base_url="https://api.example.com/v1",
+        auth_style="bearer",
+        auth_header="",
+        secret=CANARY,
+    )
+    grant = do_grant(admin, key, user=bob, budget_tokens=60000, budget_period="day", max_concurrent=1)
+    do_change_grant(admin, grant, budget_tokens=None, allowed_models=["gpt-4o", "o3"])
+    html = audit(client, admin).content.decode()
+    page = text_of(html)
+
+    assert "admin added alice to the team “Design”" in page
+    assert "admin created an invite “for carol” " in page and "valid for 7 days" in page
+    assert "admin created an invite for a new admin of the team Design " in page
+    assert "admin revoked an invite for a new admin of the team Design " in page
+    assert "admin added the key “Team GPT” " in page and "provider OpenAI-compatible" in page
+    assert "admin granted “Team GPT → bob” " in page
+    assert "models any model" in page and "token budget 60,000" in page and "budget period per day" in page
+    assert "replies at once 1" in page
+    assert "token budget from 60,000 to none" in page and "models from any model to gpt-4o, o3" in page
+    for raw in ("[]", "null", "None", "person id", "invite 1", "invite 2", "preset openai"):
+        assert raw not in page, raw
+    assert "<dd></dd>" not in html  # an invite without a team says nothing of one
+    assert CANARY not in page

@@ -201,7 +201,7 @@ def test_the_admin_reads_the_audit_log(page, screenshots):
     page.get_by_label("Kind").select_option(label="Grants")
     expect(events.get_by_role("listitem")).to_have_count(1)
     expect(events).to_contain_text("changed the budget of “Team GPT → Research”")
-    expect(events).to_contain_text("budget tokens 250000")
+    expect(events).to_contain_text("token budget 250,000")
     page.get_by_label("Kind").select_option(label="Everything")
     page.get_by_label("Person").select_option(label="bob")
     expect(events.get_by_role("listitem")).to_have_count(1)
