@@ -29,6 +29,7 @@ from chat.import_tree import (
     default_leaf,
     kind,
     quoted,
+    source_id,
 )
 
 ROLES = {"user", "assistant", "system", "tool"}
@@ -128,7 +129,14 @@ def _conversation(data, prefix: str, number: int) -> tuple[ImportedConversation 
         current_leaf=leaf,
         model=check_text(model, where, "default_model_slug", max_chars=200),
         archived=data.get("is_archived") is True,
+        source=f"chatgpt:{chatgpt_id}" if (chatgpt_id := _chatgpt_id(data)) else "",
+        left_out=len(mapping) - len(kept),
     ), len(mapping) - len(kept)
+
+
+def _chatgpt_id(data: dict) -> str | None:
+    """ChatGPT's id of the conversation (`id`, or `conversation_id` in some exports)."""
+    return source_id(data.get("id")) or source_id(data.get("conversation_id"))
 
 
 def _message(key: str, data, where: str, fallback_time) -> ImportedMessage | None:

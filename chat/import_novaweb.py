@@ -1,5 +1,6 @@
 """Reading NovaWeb's own export format (version 1; described in docs/export-format.md) into plain data."""
 
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from chat.import_tree import (
     default_leaf,
     kind,
     quoted,
+    source_id,
 )
 from keys.models import MAX_INSTRUCTIONS_CHARS
 
@@ -72,7 +74,8 @@ def _conversation(data, prefix: str, number: int) -> ImportedConversation:
     if not isinstance(items, list):
         raise ImportRejected(f"{where}: “messages” should be a list, not {kind(items)}.")
     now = timezone.now()
-    created = check_time_iso(data.get("created_at"), where, "created_at") or now
+    file_created = check_time_iso(data.get("created_at"), where, "created_at")
+    created = file_created or now
     messages = [_message(item, where, n, created) for n, item in enumerate(items, 1)]
     mode = data.get("mode") or "chat"
     if mode not in MODES:
@@ -96,7 +99,26 @@ def _conversation(data, prefix: str, number: int) -> ImportedConversation:
         folder=check_text(data.get("folder"), where, "folder", max_chars=80).strip(),
         pinned=check_flag(data.get("pinned"), where, "pinned"),
         archived=check_flag(data.get("archived"), where, "archived"),
+        **_source(data.get("id"), file_created),
     )
+
+
+def novaweb_source(exported_id, created_at) -> str:
+    """A NovaWeb conversation's identity: its id where it was exported and when it started (ids alone
+    repeat across installations)."""
+    return f"novaweb:{exported_id}:{created_at.astimezone(UTC).isoformat()}"
+
+
+def _source(value, created_at) -> dict:
+    exported_id = source_id(value)
+    if exported_id is None or created_at is None:
+        return {}
+    own = (
+        int(exported_id)
+        if exported_id.isascii() and exported_id.isdigit() and len(exported_id) < 19
+        else None
+    )
+    return {"source": novaweb_source(exported_id, created_at), "exported_id": own}
 
 
 def _message(data, conversation: str, number: int, fallback_time) -> ImportedMessage:

@@ -67,6 +67,23 @@ class ImportedConversation:
     folder: str = ""
     pinned: bool = False
     archived: bool = False
+    # What identifies it where it came from ("novaweb:12:2025-03-14T09:26:53+00:00", "chatgpt:<id>"), kept
+    # on the imported conversation so the same file imported again is skipped; "" when the file does not say.
+    source: str = ""
+    exported_id: int | None = None  # a NovaWeb export's conversation id: maybe one of the importer's own
+    left_out: int = 0  # its messages ChatGPT did not show
+
+
+def source_id(value) -> str | None:
+    """A conversation's id in the file, when it is one we can keep (text or a whole number, short, storable);
+    None otherwise. Never a reason to refuse a file: the id only lets a second import skip the conversation."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    try:
+        text = check_text(str(value), "", "id", max_chars=MAX_ID_CHARS).strip()
+    except ImportRejected:
+        return None
+    return text or None
 
 
 def conversation_where(prefix: str, number: int, title) -> str:

@@ -2,18 +2,21 @@
 `do_import` then writes all of it in one transaction. A file that fails any check imports nothing.
 
 Accepted: a NovaWeb export (one conversation's JSON, a JSON with several, or the zip of "Export all"),
-ChatGPT's `conversations.json`, and a ChatGPT export zip containing it.
+ChatGPT's `conversations.json`, and a ChatGPT export zip containing it. A conversation the person already has
+is skipped: one imported before from the same source (a NovaWeb export's conversation id and start time,
+ChatGPT's conversation id, kept in `Conversation.imported_from`), or their own exported from this account.
 """
 
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chat.broadcast import sidebar_changed_on_commit
 from chat.import_chatgpt import is_chatgpt, read_chatgpt
 from chat.import_files import Document, read_upload
-from chat.import_novaweb import is_novaweb, read_novaweb
+from chat.import_novaweb import is_novaweb, novaweb_source, read_novaweb
 from chat.import_tree import (
     MAX_CONVERSATIONS,
     MAX_MESSAGES,
@@ -23,6 +26,8 @@ from chat.import_tree import (
 )
 from chat.models import Conversation, Folder, Message
 from chat.text import title_from
+
+_IMPORT_LOCK = 0x4E4F5649  # "NOVI": one person's imports, one at a time
 
 
 @dataclass
@@ -40,6 +45,9 @@ class ImportSummary:
     conversations: list[tuple[Conversation, int]] = field(default_factory=list)  # with message counts
     messages: int = 0
     left_out: int = 0
+    # Conversations of the file the person has already (imported before, or their own): with the copy they
+    # have, or None for one the file holds twice.
+    skipped: list[tuple[ImportedConversation, Conversation | None]] = field(default_factory=list)
 
 
 def check_import(upload) -> ImportPlan:
@@ -79,21 +87,29 @@ def _read_document(document: Document) -> ImportPlan:
 
 # --- writing ---------------------------------------------------------------------------------------------
 def do_import(user, plan: ImportPlan) -> ImportSummary:
-    """Write every conversation of `plan` for `user`, in one transaction: all of it or nothing.
+    """Write every conversation of `plan` that `user` does not have yet, in one transaction: all of it or
+    nothing.
 
     Imported conversations belong to `user` alone and have no key (the person picks one to continue). Message
     ids are taken from the database sequence up front, so parents are known before any row is inserted and
     the messages go in with a few bulk inserts, not one query each.
     """
-    summary = ImportSummary(plan.source, left_out=plan.left_out)
+    summary = ImportSummary(plan.source)
     now = timezone.now()
     with transaction.atomic():
-        folders = _folders(user, {c.folder for c in plan.conversations if c.folder})
-        ordered = [sorted(c.messages, key=lambda m: m.created_at) for c in plan.conversations]
+        # The same file imported twice at once: the second waits for the first, then skips what it wrote.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_IMPORT_LOCK, user.pk % 2**31])
+        fresh = _skip_known(user, plan.conversations, summary)
+        summary.left_out = plan.left_out - sum(c.left_out for c, _ in summary.skipped)
+        if not fresh:
+            return summary
+        folders = _folders(user, {c.folder for c in fresh if c.folder})
+        ordered = [sorted(c.messages, key=lambda m: m.created_at) for c in fresh]
         # In time order, so versions (siblings, shown oldest first by id) keep their order.
         ids = iter(_allocate_ids(Message, sum(len(m) for m in ordered)))
         conversations, messages, times = [], [], []
-        for imported, in_order in zip(plan.conversations, ordered, strict=True):
+        for imported, in_order in zip(fresh, ordered, strict=True):
             db_id = {m.key: next(ids) for m in in_order}
             first_user = next((m.content for m in in_order if m.role == "user"), "")
             conversation = Conversation(
@@ -107,6 +123,7 @@ def do_import(user, plan: ImportPlan) -> ImportSummary:
                 pinned_at=now if imported.pinned else None,
                 archived_at=now if imported.archived else None,
                 current_leaf_id=db_id.get(imported.current_leaf),
+                imported_from=imported.source,
             )
             conversations.append((conversation, imported))
             for m in in_order:
@@ -120,6 +137,33 @@ def do_import(user, plan: ImportPlan) -> ImportSummary:
     summary.conversations = [(c, len(i.messages)) for c, i in conversations]
     summary.messages = len(messages)
     return summary
+
+
+def _skip_known(user, conversations: list[ImportedConversation], summary: ImportSummary) -> list:
+    """The conversations to write: not those the person has already — imported from the same source before,
+    or their own still here (a NovaWeb export of this account) — nor a second copy of one in the file. A
+    conversation deleted (even one waiting out its undo window) no longer counts. One query."""
+    sources = {c.source for c in conversations if c.source}
+    own_ids = {c.exported_id for c in conversations if c.exported_id is not None}
+    have: dict[str, Conversation] = {}
+    if sources:
+        for copy in (
+            Conversation.objects.for_user(user)
+            .filter(Q(imported_from__in=sources) | Q(pk__in=own_ids))
+            .only("pk", "title", "created_at", "imported_from")
+        ):
+            if copy.imported_from:
+                have.setdefault(copy.imported_from, copy)
+            have.setdefault(novaweb_source(copy.pk, copy.created_at), copy)
+    fresh, seen = [], set()
+    for imported in conversations:
+        if imported.source in have or imported.source in seen:
+            summary.skipped.append((imported, have.get(imported.source)))
+            continue
+        if imported.source:
+            seen.add(imported.source)
+        fresh.append(imported)
+    return fresh
 
 
 def _message_row(m, db_id: dict, conversation: Conversation) -> Message:

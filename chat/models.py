@@ -85,6 +85,9 @@ class Conversation(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Where an imported conversation came from ("novaweb:12:<created_at>", "chatgpt:<id>"; see chat/imports.py),
+    # so importing the same file again skips it. Empty for a conversation started here.
+    imported_from = models.CharField(max_length=300, blank=True, default="", db_default="")
     # The title, searchable (see chat/search.py).
     search_vector = models.GeneratedField(
         expression=search_document("title", chars=200), output_field=SearchVectorField(), db_persist=True
@@ -95,6 +98,11 @@ class Conversation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["owner", "-updated_at"], name="conversation_owner_recent"),
+            models.Index(
+                fields=["owner", "imported_from"],
+                name="conversation_imported_from",
+                condition=~Q(imported_from=""),
+            ),
             # The sidebar's lists, pinned first, then newest first: a person's main list (no folder) and
             # one folder's. The keyset cursor seeks into them, so a deep page costs what the first does.
             # Two indexes, as "folder IS NULL" is no equality to PostgreSQL: after it an index gives no order.

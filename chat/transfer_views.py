@@ -90,7 +90,8 @@ def _data_page(request, form, *, summary=None, error="", status=200):
         "exportable": exportable(request.user).count(),
         "max_mb": settings.NOVAWEB_IMPORT_MAX_MB,
     }
-    template = "chat/transfer.html#import-form" if request.htmx else "chat/transfer.html"
+    # htmx swaps the form; after an import the export's count changes too (out of band).
+    template = "chat/transfer.html#import-answer" if request.htmx else "chat/transfer.html"
     return TemplateResponse(request, template, context, status=status)
 
 

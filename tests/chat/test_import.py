@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from chat.export_archive import write_archive
 from chat.exports import conversation_data, document, export_messages, key_names
@@ -77,6 +78,8 @@ def test_the_zip_of_everything_imports_back(alice, bob, chat):
     other.refresh_from_db()
     buffer = io.BytesIO()
     write_archive(alice, buffer)
+    # As when restoring a backup: the conversations themselves were deleted meanwhile.
+    Conversation.objects.filter(owner=alice).update(deleted_at=timezone.now())
     summary = do_import(alice, check_import(upload(buffer.getvalue(), "novaweb-export.zip")))
     copies = [c for c, _ in summary.conversations]
     assert [c.title for c in copies] == [chat.title, "Second"]
@@ -86,10 +89,10 @@ def test_the_zip_of_everything_imports_back(alice, bob, chat):
     assert Folder.objects.filter(owner=alice).count() == 1  # the existing "Travel" folder is reused
 
 
-def test_an_export_of_several_conversations_in_one_file_imports(alice, chat):
+def test_an_export_of_several_conversations_in_one_file_imports(alice, bob, chat):
     data = json.loads(exported(chat))
     data["conversations"] = [data.pop("conversation"), {**data_without_ids(data), "title": "Copy"}]
-    summary = do_import(alice, check_import(upload(to_json(data))))
+    summary = do_import(bob, check_import(upload(to_json(data))))
     assert [c.title for c, _ in summary.conversations] == [chat.title, "Copy"]
 
 
@@ -130,8 +133,8 @@ def test_import_writes_in_bulk_not_per_message(alice):
     assert Message.objects.get(pk=conversation.current_leaf_id).content == "m399"
 
 
-def test_the_page_shows_what_was_imported(client, alice, chat):
-    client.force_login(alice)
+def test_the_page_shows_what_was_imported(client, alice, bob, chat):
+    client.force_login(bob)
     page = client.get(reverse("transfer:data"))
     assert page.status_code == 200 and b"Export all conversations (zip)" in page.content
     assert b'aria-current="page">Import &amp; export' in page.content
@@ -152,3 +155,62 @@ def test_the_form_without_a_file_asks_for_one(client, alice):
     response = client.post(reverse("transfer:import"), {"file": upload(b"", "empty.json")})
     assert response.status_code == 400 and "The file is empty." in response.content.decode()
     assert not Conversation.objects.exists()
+
+
+def test_the_same_export_imported_again_is_skipped(alice, bob, chat):
+    """Bob imports alice's conversation twice (the JSON, then the zip it is in): the second time nothing is
+    written and the summary names his copy. A copy he deleted no longer counts."""
+    first = do_import(bob, check_import(upload(exported(chat))))
+    [(copy_, _)] = first.conversations
+    assert copy_.imported_from.startswith(f"novaweb:{chat.pk}:")
+    buffer = io.BytesIO()
+    write_archive(alice, buffer)
+    for data, name in ((exported(chat), "export.json"), (buffer.getvalue(), "novaweb-export.zip")):
+        plan = check_import(upload(data, name))
+        with CaptureQueriesContext(connection) as queries:
+            again = do_import(bob, plan)
+        assert (again.conversations, again.messages) == ([], 0)
+        assert [(i.title, have) for i, have in again.skipped] == [(chat.title, copy_)]
+        assert len(queries) <= 4, [q["sql"][:80] for q in queries]  # the lock and one look-up
+    assert Conversation.objects.filter(owner=bob).count() == 1
+    Conversation.objects.filter(pk=copy_.pk).update(deleted_at=timezone.now())
+    assert len(do_import(bob, check_import(upload(exported(chat)))).conversations) == 1
+
+
+def test_an_export_of_your_own_conversations_skips_those_you_still_have(alice, chat):
+    """Alice imports her own "Export all": she has every conversation already, except the one she deleted;
+    a conversation of the file that was imported into her account before counts by its own source too."""
+    gone = Conversation.objects.create(owner=alice, title="Gone")
+    Message.objects.create(conversation=gone, role="user", content="bye")
+    buffer = io.BytesIO()
+    write_archive(alice, buffer)
+    Conversation.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    summary = do_import(alice, check_import(upload(buffer.getvalue(), "novaweb-export.zip")))
+    assert [c.title for c, _ in summary.conversations] == ["Gone"]
+    assert [(i.title, have) for i, have in summary.skipped] == [(chat.title, chat)]
+    # The file's id and start time are both needed: the same id from elsewhere is another conversation.
+    data = json.loads(exported(chat))
+    data["conversation"]["created_at"] = "2020-01-01T00:00:00+00:00"
+    assert len(do_import(alice, check_import(upload(to_json(data)))).conversations) == 1
+
+
+def test_the_page_says_what_was_skipped_and_counts_the_export_again(client, alice, bob, chat):
+    client.force_login(bob)
+    page = client.get(reverse("transfer:data")).content.decode()
+    assert '<span class="muted" id="export-count">0 conversations</span>' in page
+    html = client.post(
+        reverse("transfer:import"), {"file": upload(exported(chat))}, headers=HX
+    ).content.decode()
+    assert '<span class="muted" id="export-count" hx-swap-oob="true">1 conversation</span>' in html
+    html = client.post(
+        reverse("transfer:import"), {"file": upload(exported(chat))}, headers=HX
+    ).content.decode()
+    text = " ".join(html.split())
+    assert "Nothing new to import:</strong> you already have the conversation in this file" in text
+    copy_ = Conversation.objects.get(owner=bob)
+    assert f'href="{reverse("chat:conversation", args=[copy_.pk])}">{chat.title}</a>' in html
+    assert "export-count" not in html  # nothing changed
+    # Without JavaScript the whole page comes back, with the count as it is now.
+    page = client.post(reverse("transfer:import"), {"file": upload(exported(chat))}).content.decode()
+    assert '<span class="muted" id="export-count">1 conversation</span>' in page
+    assert "Nothing new to import" in page and "hx-swap-oob" not in page

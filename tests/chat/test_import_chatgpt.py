@@ -73,7 +73,10 @@ def test_the_export_zip_is_read_for_its_conversations_json(alice):
             "user.json": '{"email": "someone@example.com"}',
             "file-abc.png": b"\x89PNG\r\n",
             "conversations.json": to_json(
-                [chatgpt_conversation(), {**chatgpt_conversation(), "title": "Again"}]
+                [
+                    chatgpt_conversation(),
+                    {**chatgpt_conversation(), "title": "Again", "conversation_id": "another"},
+                ]
             ),
         }
     )
@@ -125,3 +128,22 @@ def test_too_many_nodes_in_one_conversation_are_refused(alice, monkeypatch):
     monkeypatch.setattr("chat.import_chatgpt.MAX_MESSAGES_PER_CONVERSATION", 5)
     with pytest.raises(ImportRejected, match=r"12 messages; at most 5 per conversation"):
         imported(alice, to_json([chatgpt_conversation()]))
+
+
+def test_a_conversation_imported_before_is_skipped_by_its_chatgpt_id(alice, bob):
+    """ChatGPT's next export holds the same conversations again: only the new ones come in, once each."""
+    first = imported(alice, to_json([chatgpt_conversation()]))
+    [(copy_, _)] = first.conversations
+    newer = {**chatgpt_conversation(), "title": "Poaching", "conversation_id": "6553f5e0-new"}
+    with_id_field = {**chatgpt_conversation(), "id": "6553f5e0-0000-4000-8000-000000000001"}
+    again = imported(alice, to_json([chatgpt_conversation(), newer, newer, with_id_field]))
+    assert [c.title for c, _ in again.conversations] == ["Poaching"]
+    assert [(i.title, have) for i, have in again.skipped] == [
+        ("Boiling eggs", copy_),
+        ("Poaching", None),  # twice in the file
+        ("Boiling eggs", copy_),
+    ]
+    assert again.left_out == first.left_out  # the skipped conversation's hidden messages are not counted
+    assert Conversation.objects.filter(owner=alice).count() == 2
+    # Someone else's import is theirs: bob gets his own copy.
+    assert len(imported(bob, to_json([chatgpt_conversation()])).conversations) == 1

@@ -81,11 +81,21 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
         assert {"index.json", "index.md"} <= set(opened.namelist())
         assert json.loads(opened.read("index.json"))["conversations"][0]["title"] == TITLE
 
-    # Import the JSON back: a second copy, opened from the list of what came in.
+    # Import the JSON back: she has that conversation, so nothing is written, and the page says so.
     json_path = tmp_path / "echo-Pack-light-for-Lisbon.json"
     import_file(page, json_path)
     result = page.get_by_role("status")
+    expect(result).to_contain_text("Nothing new to import: you already have the conversation in this file")
+    assert Conversation.objects.filter(title=TITLE).count() == 1
+
+    # The same conversation exported elsewhere (another id there) comes in, and the export counts it at once.
+    data["conversation"]["id"] = 987654
+    elsewhere = tmp_path / "from-elsewhere.json"
+    elsewhere.write_text(json.dumps(data))
+    import_file(page, elsewhere)
     expect(result).to_contain_text("Imported 1 conversation with 2 messages from a NovaWeb export.")
+    expect(page.get_by_text("2 conversations", exact=True)).to_be_visible()
+    page.screenshot(path=screenshots / "import-export.png", caret="initial", full_page=True)
     result.get_by_role("link", name=TITLE).click()
     expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
     expect(bubbles(page)).to_have_count(2)
@@ -93,12 +103,17 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
     imported = Conversation.objects.order_by("-id").first()
     assert page.url.endswith(f"/c/{imported.pk}/") and imported.credential_id is None
 
-    # And the zip of everything.
+    # Imported again, and the zip of everything: skipped, each with a link to the copy she has.
     open_data_page(page)
+    import_file(page, elsewhere)
+    expect(result).to_contain_text("Nothing new to import")
     import_file(page, tmp_path / name)
-    expect(page.get_by_role("status")).to_contain_text("Imported 1 conversation with 2 messages")
-    assert Conversation.objects.filter(title=TITLE).count() == 3
-    page.screenshot(path=screenshots / "import-export.png", caret="initial", full_page=True)
+    expect(result).to_contain_text("Nothing new to import")
+    result.get_by_text("1 skipped").click()
+    expect(result.get_by_role("link", name=TITLE)).to_be_visible()
+    page.screenshot(path=screenshots / "import-skipped.png", caret="initial", full_page=True)
+    expect(page.get_by_text("2 conversations", exact=True)).to_be_visible()
+    assert Conversation.objects.filter(title=TITLE).count() == 2
 
     # A broken file: the reason, and nothing imported.
     broken = tmp_path / "broken.json"
@@ -109,7 +124,7 @@ def test_export_and_reimport(page, fake_provider, tmp_path, screenshots):
     error = page.get_by_role("alert")
     expect(error).to_contain_text("Nothing was imported.")
     expect(error).to_contain_text("Conversation 1, message 'a': parent 'b' does not exist.")
-    assert Conversation.objects.filter(title=TITLE).count() == 3
+    assert Conversation.objects.filter(title=TITLE).count() == 2
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=screenshots / "import-export-dark.png", caret="initial", full_page=True)
 
