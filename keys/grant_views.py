@@ -7,6 +7,7 @@ form post with a redirect and a message.
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import admin_required
@@ -17,15 +18,18 @@ from keys.team_forms import NewGrantForm
 from keys.team_views import KEY_PAGE, key_context
 
 
-def _answer(request, credential, done="", *, failed=False, **forms):
+def _answer(request, credential, done="", *, grant=None, failed=False, **forms):
+    """`grant`: the grant made or changed. Its row says `done` and takes the focus (htmx), or the page
+    opens at it (a plain post), so the outcome shows where the person is rather than atop the section."""
     if request.htmx:
-        context = key_context(credential, done=done, **forms)
+        context = key_context(credential, done=done, done_grant=grant and grant.pk, **forms)
         return TemplateResponse(request, f"{KEY_PAGE}#grants", context)
     if failed:
         return TemplateResponse(request, KEY_PAGE, key_context(credential, **forms), status=400)
     if done:
         messages.success(request, done)
-    return redirect("team_keys:key", credential_id=credential.pk)
+    page = reverse("team_keys:key", args=[credential.pk])
+    return redirect(f"{page}#grant-{grant.pk}" if grant is not None else page)
 
 
 @require_POST
@@ -36,12 +40,12 @@ def grant_create(request, credential_id):
     if form.is_valid():
         grantee = form.cleaned_data["grantee"]
         try:
-            do_grant(request.user, credential, **form.grantee_kwargs(), **form.limits())
+            grant = do_grant(request.user, credential, **form.grantee_kwargs(), **form.limits())
         except GrantExists as exists:
             form.add_error("grantee", str(exists))
         else:
             who = getattr(grantee, "username", None) or f"the team {grantee.name}"
-            return _answer(request, credential, f"Granted “{credential.label}” to {who}.")
+            return _answer(request, credential, f"Granted “{credential.label}” to {who}.", grant=grant)
     return _answer(request, credential, failed=True, new_grant_form=form)
 
 
@@ -60,7 +64,7 @@ def grant_change(request, credential_id, grant_id):
     done = (
         f"Limits of {who} changed; the next request meets them." if changed else f"Nothing changed for {who}."
     )
-    return _answer(request, credential, done)
+    return _answer(request, credential, done, grant=grant)
 
 
 @require_POST

@@ -58,8 +58,18 @@ def shared_key_list(request):
     return _keys_page(request, SharedKeyForm())
 
 
-def key_context(credential, *, check=None, secret_form=None, new_grant_form=None, edit_forms=None, done=""):
-    """Everything the key's page shows. `done` is the outcome line of the last grant change (htmx)."""
+def key_context(
+    credential,
+    *,
+    check=None,
+    secret_form=None,
+    new_grant_form=None,
+    edit_forms=None,
+    done="",
+    done_grant=None,
+):
+    """Everything the key's page shows. `done` is the outcome line of the last grant change (htmx), shown
+    in the row of `done_grant` (the grant made or changed: where the person is) or atop the grants."""
     return {
         "credential": credential,
         "check": check,
@@ -68,6 +78,7 @@ def key_context(credential, *, check=None, secret_form=None, new_grant_form=None
         "revoked": revoked_grants(credential),
         "new_grant_form": new_grant_form or NewGrantForm(credential=credential, auto_id="id_new_%s"),
         "done": done,
+        "done_grant": done_grant,
     }
 
 

@@ -5,7 +5,20 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.ui import bubbles, key_picker, model_field, send, sign_up, wait_until_done
+from accounts.actions import do_sign_up
+from accounts.models import User
+from keys.models import Credential
+from keys.shared_actions import do_grant
+from tests.e2e.ui import (
+    PASSWORD,
+    bubbles,
+    key_picker,
+    model_field,
+    send,
+    sign_up,
+    wait_for_htmx,
+    wait_until_done,
+)
 
 SHARED_SECRET = "sk-e2e-SHARED-CANARY-4d5eWqZx"
 BUDGET = 120
@@ -218,3 +231,38 @@ def test_an_admin_changes_limits_replaces_the_secret_revokes_and_deletes(
     page.get_by_role("button", name="Delete “Old GPT”").click()
     expect(page.get_by_role("status").first).to_contain_text("Deleted “Old GPT” and its grants.")
     expect(page.get_by_text("No shared keys yet.")).to_be_visible()
+
+
+def test_a_new_grant_is_shown_where_the_admin_is(page, fake_provider, screenshots):
+    """With a few grants above it, the grant form is far below the section's top: after Grant, the new row
+    comes into view, glowing, with its outcome beside it, and takes the focus (a screen reader reads both)."""
+    sign_up(page, "alice")
+    people = [do_sign_up(name, PASSWORD) for name in ("bob", "carol", "dave", "erin", "frank")]
+    open_shared_keys(page)
+    add_shared_key(page, fake_provider)
+    key = Credential.objects.get(label="Team GPT")
+    admin = User.objects.get(username="alice")
+    for person in people[:4]:
+        do_grant(admin, key, user=person, budget_tokens=1000)
+    page.reload()
+    wait_for_htmx(page)
+    form = grant_form(page)
+    form.get_by_label("Grant to").select_option(label="frank")
+    form.get_by_label("Token budget").fill("5000")
+    form.get_by_role("button", name="Grant").click()
+    row = page.get_by_role("listitem", name="Grant to frank")
+    expect(row).to_be_focused()
+    status = row.get_by_role("status")
+    expect(status).to_have_text("Granted “Team GPT” to frank.")
+    expect(status).to_be_in_viewport()
+    expect(row).to_contain_text("0 of 5,000 tokens used this month")
+    page.screenshot(path=screenshots / "grant-made.png", caret="initial", animations="disabled")
+    # Changing a grant's limits says so in its row too.
+    erin = page.get_by_role("listitem", name="Grant to erin")
+    erin.get_by_text("Change limits").click()
+    erin.get_by_label("Token budget").fill("2000")
+    erin.get_by_role("button", name="Save limits").click()
+    erin = page.get_by_role("listitem", name="Grant to erin")
+    expect(erin).to_be_focused()
+    expect(erin.get_by_role("status")).to_have_text("Limits of erin changed; the next request meets them.")
+    expect(page.get_by_role("status")).to_have_count(1)  # the earlier outcome is gone

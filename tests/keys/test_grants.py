@@ -243,3 +243,25 @@ def test_a_second_live_grant_to_the_same_person_or_team_is_refused(alice, bob, k
     with pytest.raises(GrantExists, match=r"^The team Engineering already has this key"):
         make_grant(alice, key, team=team)
     assert Grant.objects.count() == 2 and AuditEvent.objects.filter(action="grant.created").count() == 2
+
+
+def test_the_outcome_of_a_grant_shows_in_its_row(admin, alice, bob, make_user, key, make_grant):
+    """The person is at the form, far below the section's top: the new (or changed) grant's row says what
+    happened, is announced and takes the focus; a plain post opens the page at that row."""
+    make_grant(alice, key, user=make_user("carol"))
+    page = admin.post(grant_url(key), limits(grantee=f"user:{bob.pk}"), **HTMX).content.decode()
+    grant = Grant.objects.get(user=bob)
+    row = re.search(rf'<li class="grant-row grant-done" id="grant-{grant.pk}"[^>]*>(.*?)</li>', page, re.S)
+    assert row is not None and "autofocus" in row.group(0) and 'aria-describedby="grant-done"' in row.group(0)
+    assert (
+        '<p class="key-check ok grant-done-note" id="grant-done" role="status">Granted “Team GPT” to bob.'
+        in (row.group(1))
+    )
+    assert page.count("Granted “Team GPT” to bob.") == 1 and page.count("autofocus") == 1
+    changed = admin.post(
+        reverse("team_keys:grant-change", args=[key.pk, grant.pk]), limits(budget_tokens="5"), **HTMX
+    ).content.decode()
+    assert re.search(rf'id="grant-{grant.pk}"[^>]*autofocus>\s*<p[^>]*>Limits of bob changed', changed)
+    grant.delete()
+    plain = admin.post(grant_url(key), limits(grantee=f"user:{bob.pk}"))
+    assert plain.status_code == 302 and plain["Location"].endswith(f"#grant-{Grant.objects.get(user=bob).pk}")
