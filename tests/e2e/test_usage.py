@@ -224,3 +224,40 @@ def test_a_filter_changed_before_the_page_had_loaded_is_applied(page):
     held[0].continue_()
     expect(page.get_by_role("heading", name="Last 7 days")).to_be_visible()
     expect(page).to_have_url(re.compile(r"[?&]period=7d"))
+
+
+def test_every_filter_applies_as_it_changes_and_apply_is_there_only_without_javascript(page, new_context):
+    """Period, Group by and Show each redraw the report as they change, even one changed before htmx had
+    loaded (a slow link); there is no Apply button to press. Without JavaScript, Apply sends the form."""
+    sign_up(page, "alice")
+    alice = User.objects.get(username="alice")
+    add_usage(
+        [usage(alice, when=at(TODAY - timedelta(days=day)), prompt=500, credits="0.02") for day in (1, 3)]
+    )
+    held = hold_first(page, "**/htmx-*.min.js")
+    page.goto("/settings/usage/", wait_until="commit")
+    page.get_by_role("radio", name="Credits").check()
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_role("img", name="Credits per day by model")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]metric=credits"))
+    page.get_by_role("radio", name="Key").check()
+    expect(page.get_by_role("img", name="Credits per day by key")).to_be_visible()
+    expect(page.get_by_role("button", name="Apply")).to_have_count(0)
+    page.goto("/team/audit/")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    expect(page.get_by_role("button", name="Apply")).to_have_count(0)
+
+    plain = new_context(java_script_enabled=False).new_page()
+    plain.goto("/")
+    sign_in(plain, "alice")
+    plain.goto("/settings/usage/")
+    plain.get_by_role("radio", name="Requests").check()
+    expect(plain.get_by_role("img", name="Tokens per day by model")).to_be_visible()  # nothing asked yet
+    plain.get_by_role("button", name="Apply").click()
+    expect(plain.get_by_role("img", name="Requests per day by model")).to_be_visible()
+    expect(plain).to_have_url(re.compile(r"[?&]metric=requests"))
+    plain.goto("/team/audit/")
+    plain.get_by_label("Kind").select_option(label="Keys")
+    plain.get_by_role("button", name="Apply").click()
+    expect(plain).to_have_url(re.compile(r"[?&]kind=keys"))
