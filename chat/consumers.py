@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from django.db.models import F
 from django.http import Http404
 from django.template.loader import get_template
 from django.utils.crypto import constant_time_compare
@@ -434,14 +435,20 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return None
         message = messages[0]
         html = render_partial("message-oob", {"message": message})
-        if message.is_final and message.credential_id is not None:
+        if message.is_final and message.credential_id is not None and message.key_owner_id is None:
             key = granted_keys(self.user, [message.credential_id]).get(message.credential_id)
             if key is not None:
                 html += render_partial("key-option-oob", {"key": key})
         return message.pk, html
 
     def _messages(self, ids) -> list[Message]:
-        messages = Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids).order_by("id")
+        """The messages `ids` of this conversation, with their versions, and whose key each used
+        (`key_owner_id`: None for a shared key, whose line in the key picker a finished reply updates)."""
+        messages = (
+            Message.objects.filter(conversation_id=self.conversation.pk, pk__in=ids)
+            .annotate(key_owner_id=F("credential__owner_id"))
+            .order_by("id")
+        )
         return with_versions(list(messages))
 
     async def reply_delta(self, event):
