@@ -41,7 +41,8 @@ HIGHLIGHT_CHARS = 20_000
 HIGHLIGHT_WINDOW = 700
 TIMEOUT_MS = 4_000
 # A conversation's score: its best message, plus this much for a title match, plus a little for each further
-# matching message (ranks are normalised to 0..1).
+# matching message (ranks are normalised to 0..1; while a word is being typed, a message or title that has it
+# whole, not just its start, is ranked twice: search_sql.py).
 TITLE_BONUS = 0.5
 # ts_rank_cd's weights for D, C, B, A: the words as written (A) count like their stems (D), PostgreSQL's
 # default weight for D.
@@ -188,6 +189,7 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
     indexed_q = tsquery.for_owner(user.pk)
     params.update(
         q=indexed_q,
+        whole=tsquery.for_owner(user.pk, tsquery.whole) if tsquery.whole else None,
         owner=user.pk,
         candidates=CANDIDATES,
         low=low,

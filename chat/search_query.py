@@ -4,6 +4,8 @@ The syntax is `websearch_to_tsquery`'s (words, "exact phrases", -excluded words,
 any input. On top of it, the last word, while it is still being typed, matches as a prefix: its lexemes in the
 websearch query are rewritten (`ts_rewrite`) to prefix lexemes of the word as written and of its stem. Those
 are the only tsquery texts built here, from lexemes PostgreSQL itself produced, quoted by `lexeme_literal`.
+The query as it was before the rewrite (the last word whole) comes along, for ranking: a result that has the
+word as typed ranks above one that only starts with it.
 """
 
 import re
@@ -42,6 +44,9 @@ _QUOTED_LEXEME = re.compile(r"'((?:[^']|'')*)'")
 class TsQuery:
     text: str  # tsquery text, "" when the query has nothing to look for
     negative_only: bool  # e.g. `-java`: would match every message without the word, so not run
+    # The same query with the word being typed taken whole (not as a prefix), "" when nothing was rewritten:
+    # whatever matches it also matches `text`, and is ranked by both (chat/search_sql.py, MESSAGES_SQL).
+    whole: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -52,10 +57,12 @@ class TsQuery:
         """The query's lexemes (excluded ones too), as text."""
         return [m.group(1).replace("''", "'") for m in _QUOTED_LEXEME.finditer(self.text)]
 
-    def for_owner(self, owner_id: int) -> str:
-        """The query as it must read to match `owner_id`'s index entries: every lexeme prefixed with the owner's
-        id, as `novaweb_search_document` stores them (migration chat 0004)."""
-        return _QUOTED_LEXEME.sub(lambda m: f"'{int(owner_id)}:{m.group(1)}'", self.text)
+    def for_owner(self, owner_id: int, text: str | None = None) -> str:
+        """The query (or `text`, another tsquery text such as `whole`) as it must read to match `owner_id`'s
+        index entries: every lexeme prefixed with the owner's id, as `novaweb_search_document` stores them
+        (migration chat 0005)."""
+        text = self.text if text is None else text
+        return _QUOTED_LEXEME.sub(lambda m: f"'{int(owner_id)}:{m.group(1)}'", text)
 
 
 def clean(raw: str) -> str:
@@ -127,4 +134,4 @@ def to_tsquery(cursor, parsed: ParsedQuery, timeout_ms: int) -> TsQuery:
         sql = f"ts_rewrite({sql}, %s::tsquery, %s::tsquery)"
         params += [lexeme_literal(stem), substitute]
     cursor.execute(f"SELECT ({sql})::text", params)
-    return TsQuery(cursor.fetchone()[0], False)
+    return TsQuery(cursor.fetchone()[0], False, whole=text)

@@ -5,6 +5,11 @@ Placeholders are named; `{visible_message}` and `{visible_title}` are `EXISTS` c
 `{message_dates}`, `{title_dates}` the date filters' conditions (placeholders too): no user text is formatted
 in. The visible check is a correlated EXISTS on purpose: whatever join the planner picks for it (its row
 estimates for per-person lexemes are poor), each candidate costs one primary-key probe.
+
+A rank is `ts_rank_cd` of the query, plus, while a word is being typed, `ts_rank_cd` of the query with that word
+whole (`%(whole)s`, NULL otherwise: the term is then NULL, folded away when the statement is planned). A text
+that has the word as typed (`zebra1`) so ranks above one that only starts with it (`zebra12`), other things
+equal. The term only ranks rows the index found: what is found, and how, is the same.
 """
 
 # One page of conversations: matching messages of the visible conversations, at most %(candidates)s of them,
@@ -21,7 +26,9 @@ candidates AS MATERIALIZED (
   SELECT found.* FROM (SELECT keys FROM windows ORDER BY age) window_,
   LATERAL (
     SELECT chat_message.id, chat_message.conversation_id,
-           ts_rank_cd(%(weights)s::real[], chat_message.search_vector, %(q)s::tsquery, 1 | 32) AS rank
+           ts_rank_cd(%(weights)s::real[], chat_message.search_vector, %(q)s::tsquery, 1 | 32)
+             + coalesce(ts_rank_cd(%(weights)s::real[], chat_message.search_vector, %(whole)s::tsquery, 1 | 32), 0)
+             AS rank
     FROM chat_message
     WHERE novaweb_search_keys(chat_message.owner_id, chat_message.id) && window_.keys
       AND chat_message.search_vector @@ %(q)s::tsquery AND {visible_message} {message_dates}
@@ -35,7 +42,10 @@ matched AS (
   FROM candidates GROUP BY conversation_id
 ),
 titled AS (
-  SELECT chat_conversation.id, ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(q)s::tsquery, 32) AS rank
+  SELECT chat_conversation.id,
+         ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(q)s::tsquery, 32)
+           + coalesce(ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(whole)s::tsquery, 32), 0)
+           AS rank
   FROM chat_conversation
   WHERE chat_conversation.search_vector @@ %(q)s::tsquery AND {visible_title} {title_dates}
 )
@@ -52,8 +62,10 @@ LIMIT %(limit)s OFFSET %(offset)s
 # The same page when only titles are searched.
 TITLES_SQL = """
 SELECT chat_conversation.id, 0,
-       ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(q)s::tsquery, 32) AS score, false,
-       ARRAY[]::bigint[]
+       ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(q)s::tsquery, 32)
+         + coalesce(ts_rank_cd(%(weights)s::real[], chat_conversation.search_vector, %(whole)s::tsquery, 32), 0)
+         AS score,
+       false, ARRAY[]::bigint[]
 FROM chat_conversation
 WHERE chat_conversation.search_vector @@ %(q)s::tsquery AND {visible_title} {title_dates}
 ORDER BY score DESC, chat_conversation.id DESC

@@ -77,6 +77,22 @@ def test_the_last_word_matches_as_a_prefix_while_it_is_typed(alice, typed, text)
     assert found(alice, typed) == [conversation.pk]
 
 
+def test_the_word_as_typed_ranks_above_words_that_only_start_with_it(alice):
+    """While `zebra1` is being typed it also finds zebra11, zebra12…; the conversation that has zebra1 itself
+    comes first, though the others are newer (newer wins a tie) and there are more of them."""
+    exact = chat(alice, "Python asyncio deadlock", "a unique word zebra1", "noted: zebra1")
+    longer = [chat(alice, f"Notes {n}", f"a unique word zebra1{n}", f"noted: zebra1{n}") for n in range(10)]
+    order = found(alice, "zebra1")
+    assert order[0] == exact.pk
+    assert set(order[1:]) == {c.pk for c in longer[1:]}  # the first page: the nine newest of the rest
+    assert found(alice, "zebra1 ") == [exact.pk]  # the word finished: only itself
+    # In titles too, and with titles only.
+    titled = chat(alice, "zebra2 migration", "hello")
+    newer = chat(alice, "zebra21 migration", "hello")
+    assert found(alice, "zebra2")[:2] == [titled.pk, newer.pk]
+    assert found(alice, "zebra2", title_only=True) == [titled.pk, newer.pk]
+
+
 def test_a_finished_word_is_not_a_prefix(alice):
     chat(alice, "", "Kubernetes rollout")
     assert found(alice, "kube ") == []

@@ -113,8 +113,25 @@ def test_lexeme_literals_read_back_as_the_same_lexeme(lexeme):
 
 
 def test_for_owner_prefixes_every_lexeme():
-    query = TsQuery("'cat' & ( 'it''s':* | !'dog' ) <-> 'a b'", False)
+    query = TsQuery("'cat' & ( 'it''s':* | !'dog' ) <-> 'a b'", False, whole="'cat' & 'it''s'")
     assert query.for_owner(7) == "'7:cat' & ( '7:it''s':* | !'7:dog' ) <-> '7:a b'"
+    assert query.for_owner(7, query.whole) == "'7:cat' & '7:it''s'"
+
+
+@pytest.mark.parametrize(
+    ("typed", "text", "whole"),
+    [
+        ("zebra1", "'zebra1':*", "'zebra1'"),
+        ("running", "'running':* | 'run':*", "'run'"),  # whole: the word as a finished word would find it
+        ('cat "blue wha', "'cat' & 'blue' <-> 'wha':*", "'cat' & 'blue' <-> 'wha'"),
+        ("zebra1 ", "'zebra1'", ""),  # nothing being typed: nothing to rank twice
+        ("-zebra1 cat ", "!'zebra1' & 'cat'", ""),
+    ],
+)
+def test_the_word_being_typed_comes_whole_too_for_ranking(db, typed, text, whole):
+    with connection.cursor() as cursor:
+        tsquery = to_tsquery(cursor, parse(typed), 4000)
+    assert (tsquery.text, tsquery.whole) == (text, whole)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -123,7 +140,10 @@ def test_any_text_makes_a_valid_tsquery(alice, text):
     parsed = parse(text)
     with connection.cursor() as cursor:
         tsquery = to_tsquery(cursor, parsed, 4000)
-        cursor.execute("SELECT %s::tsquery, %s::tsquery", [tsquery.text, tsquery.for_owner(alice.pk)])
+        cursor.execute(
+            "SELECT %s::tsquery, %s::tsquery, %s::tsquery",
+            [tsquery.text, tsquery.for_owner(alice.pk), tsquery.for_owner(alice.pk, tsquery.whole or "x")],
+        )
 
 
 def test_a_search_that_takes_too_long_says_so(alice, monkeypatch):

@@ -30,6 +30,16 @@ def test_a_misspelt_word_is_corrected_from_your_own_words(alice, trigrams):
     assert results.corrected == "kubernetes cluster"
 
 
+def test_a_misspelling_with_the_words_stem_is_found_without_a_correction(alice, trigrams):
+    """`kubernets` and `kubernetes` have one English stem (`kubernet`): the search itself finds it, so the
+    fallback never runs and there is no "Showing results for …" to show."""
+    conversation = chat(alice, "Kubernetes upgrade", "The kubernetes cluster is down.")
+    for typed in ("kubernets", "kubernets "):
+        results = search.search(alice, typed)
+        assert [hit.conversation.pk for hit in results.hits] == [conversation.pk]
+        assert results.corrected == ""
+
+
 def test_the_correction_keeps_the_rest_of_the_query(alice, trigrams):
     wanted = chat(alice, "", "Postgres replication lag")
     chat(alice, "", "Postgres replication lag and mysql")
