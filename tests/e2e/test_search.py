@@ -159,6 +159,75 @@ def test_filters_narrow_the_results(page):
     expect(page.get_by_role("alert")).to_contain_text("The end date is before the start date.")
 
 
+def filters_past_the_sidebar(page: Page) -> list[str]:
+    """Every control of the search filters (and its label) that reaches past the sidebar's inner edges."""
+    return page.evaluate(
+        """() => {
+          const sidebar = document.querySelector('.sidebar');
+          const box = sidebar.getBoundingClientRect();
+          const left = box.left + sidebar.clientLeft, right = left + sidebar.clientWidth;
+          return [...document.querySelectorAll('.search-filters :is(summary, label, input, select)')]
+            .filter(e => e.getClientRects().length)
+            .map(e => [e.name || e.textContent.trim().split('\\n')[0], e.getBoundingClientRect()])
+            .filter(([, r]) => r.left < left - 0.5 || r.right > right + 0.5)
+            .map(([name, r]) => `${name}: ${Math.round(r.left)}..${Math.round(r.right)} (sidebar ${left}..${right})`);
+        }"""
+    )
+
+
+def test_the_filters_fit_in_the_sidebar(new_context, screenshots):
+    """Opened, every filter is inside the sidebar, full width: on a desktop in light and dark, and on a phone,
+    with a model and a folder name longer than the sidebar is wide."""
+    for viewport, name, person in (
+        ({"width": 1280, "height": 800}, "search-filters", "alice"),
+        ({"width": 390, "height": 844}, "search-filters-phone", "bob"),
+    ):
+        page = new_context(viewport=viewport, is_mobile=viewport["width"] < 760).new_page()
+        sign_up(page, person)
+        alice = conversations_of(person)
+        work = Folder.objects.create(owner=alice, name="Quarterly planning and everything that goes with it")
+        chat(
+            alice,
+            "Incident review",
+            "the incident of May",
+            folder=work,
+            model="meta-llama/llama-3.3-70b-instruct-turbo",
+        )
+        page.reload()
+        search_box(page).fill("incident")
+        expect(hits(page)).to_have_count(1)
+        page.get_by_text("Filters").click()
+        filters = page.locator(".search-filters")
+        expect(filters.get_by_label("Model")).to_be_visible()
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            assert filters_past_the_sidebar(page) == []
+            search_box(page).blur()
+            page.screenshot(
+                path=screenshots / f"{name}{'-dark' if scheme == 'dark' else ''}.png", caret="initial"
+            )
+        page.emulate_media(color_scheme="light")
+        model = filters.get_by_label("Model")
+        from_, to = filters.get_by_label("From"), filters.get_by_label("To")
+        width = filters.evaluate("e => e.getBoundingClientRect().width")
+        assert model.evaluate("e => e.getBoundingClientRect().width") >= width - 1  # full width
+        if viewport["width"] > 760:  # no room for the dates side by side: one above the other, full width
+            assert to.evaluate("e => e.getBoundingClientRect().top") > from_.evaluate(
+                "e => e.getBoundingClientRect().bottom"
+            )
+            assert to.evaluate("e => e.getBoundingClientRect().width") >= width - 1
+        else:
+            assert to.evaluate("e => e.getBoundingClientRect().top") == from_.evaluate(
+                "e => e.getBoundingClientRect().top"
+            )
+        filters.get_by_label("Folder").select_option(
+            label="Quarterly planning and everything that goes with it"
+        )
+        expect(hits(page)).to_have_count(1)
+        assert filters_past_the_sidebar(page) == []
+        page.context.close()
+
+
 def test_more_results_load_below(page):
     sign_up(page)
     alice = conversations_of("alice")
