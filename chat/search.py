@@ -11,10 +11,14 @@ How a search runs (docs/architecture.md, "Search", has the why):
    conversations, grouped by conversation, one page of conversations, best first.
 3. Highlight: for that page only, the best few messages of each conversation through `ts_headline`.
 4. Nothing found: `search_typos` corrects the words against the person's own vocabulary (pg_trgm) and
-   searches again.
+   searches again; still nothing, and archived conversations left out, one statement counts the archived
+   ones it would have found (`Results.archived`: the page offers to include them).
+
+Filters alone (a model, a folder, dates; no words) list the conversations they select, newest first.
 """
 
 import datetime as dt
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -28,7 +32,14 @@ from psycopg.errors import QueryCanceled
 from chat import search_passages, search_query, search_typos
 from chat.models import Conversation, Folder, Message
 from chat.search_query import clean
-from chat.search_sql import CONVERSATIONS_SQL, HEADLINE_SQL, MESSAGES_SQL, TITLES_SQL
+from chat.search_sql import (
+    ARCHIVED_SQL,
+    ARCHIVED_TITLES_SQL,
+    CONVERSATIONS_SQL,
+    HEADLINE_SQL,
+    MESSAGES_SQL,
+    TITLES_SQL,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +70,11 @@ class Filters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
 
+    @property
+    def narrows(self) -> bool:
+        """Whether these filters select conversations by themselves (titles only and archived need words)."""
+        return bool(self.model or self.folder is not None or self.date_from or self.date_to)
+
 
 @dataclass
 class Hit:
@@ -79,16 +95,24 @@ class Results:
     corrected: str = ""  # the query actually searched, when the typed one found nothing
     capped: bool = False  # so many matches that only the newest CANDIDATES were ranked
     problem: str = ""  # why nothing was searched, in words
+    listing: bool = False  # no words: the conversations the filters select, newest first
+    # Nothing found, archived conversations left out: how many archived ones would have been (at least that
+    # many when `archived_capped`: counted among the newest CANDIDATES matches).
+    archived: int = 0
+    archived_capped: bool = False
 
     @property
     def next_page(self) -> int:
         return self.page + 1
 
 
-def visible_conversations(user, filters: Filters = Filters()):
-    """The conversations a search may look at: `user`'s own, never one being deleted, narrowed by `filters`."""
+def visible_conversations(user, filters: Filters = Filters(), archived_only: bool = False):
+    """The conversations a search may look at: `user`'s own, never one being deleted, narrowed by `filters`
+    (and to the archived ones, for counting what a search left out)."""
     conversations = Conversation.objects.for_user(user).filter(deleted_at__isnull=True)
-    if not filters.include_archived:
+    if archived_only:
+        conversations = conversations.filter(archived_at__isnull=False)
+    elif not filters.include_archived:
         conversations = conversations.filter(archived_at__isnull=True)
     if filters.folder is not None:
         conversations = conversations.filter(folder=filters.folder)
@@ -105,10 +129,12 @@ def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Resu
     except search_query.QueryTooLong as exc:
         results.problem = str(exc)
         return results
-    if parsed.is_blank:
-        return results
     if page > MAX_PAGE:
         results.problem = "That is as far as a search goes: try more words or a filter."
+        return results
+    if parsed.is_blank:
+        if filters.narrows:
+            _list(user, filters, results)
         return results
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -124,10 +150,12 @@ def search(user, text: str, filters: Filters = Filters(), page: int = 1) -> Resu
                 corrected = search_typos.correct(cursor, user, parsed)
                 if corrected:
                     again = search_query.parse(corrected)
-                    tsquery = search_query.to_tsquery(cursor, again, TIMEOUT_MS)
-                    if tsquery.text and not tsquery.negative_only:
-                        _run(cursor, user, tsquery, again.prefix, filters, results)
+                    retry = search_query.to_tsquery(cursor, again, TIMEOUT_MS)
+                    if retry.text and not retry.negative_only:
+                        _run(cursor, user, retry, again.prefix, filters, results)
                         results.corrected = corrected if results.hits else ""
+            if not results.hits and page == 1 and not filters.include_archived:
+                results.archived, results.archived_capped = _archived(cursor, user, tsquery, filters)
     except OperationalError as exc:
         if not isinstance(exc.__cause__, QueryCanceled):  # only the statement timeout is ours to explain
             raise
@@ -160,11 +188,13 @@ def _date_bounds(filters: Filters) -> tuple[dt.datetime | None, dt.datetime | No
     return low, high
 
 
-def _visible_check(user, filters: Filters, model, outer: str) -> tuple[str, list]:
+def _visible_check(
+    user, filters: Filters, model, outer: str, archived_only: bool = False
+) -> tuple[str, list]:
     """`EXISTS (the row's conversation is visible)` as SQL for a statement over `model`'s table (unaliased),
     made by the ORM from `visible_conversations`: the invariant's one definition."""
     query = model.objects.all().query
-    exists = Exists(visible_conversations(user, filters).filter(pk=OuterRef(outer)))
+    exists = Exists(visible_conversations(user, filters, archived_only).filter(pk=OuterRef(outer)))
     return query.get_compiler(connection=connection).compile(exists.resolve_expression(query))
 
 
@@ -175,9 +205,14 @@ def _named(sql: str, values, prefix: str) -> tuple[str, dict]:
     return sql, {f"{prefix}{i}": value for i, value in enumerate(values)}
 
 
-def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results) -> None:
-    visible_message, params = _named(*_visible_check(user, filters, Message, "conversation_id"), "vm")
-    visible_title, title_params = _named(*_visible_check(user, filters, Conversation, "pk"), "vt")
+def _statement(
+    template: str, user, tsquery, filters: Filters, archived_only: bool = False
+) -> tuple[str, dict]:
+    """`template` (search_sql) with the visible and date conditions formatted in, and the parameters they and
+    the statements share."""
+    check = functools.partial(_visible_check, user, filters, archived_only=archived_only)
+    visible_message, params = _named(*check(Message, "conversation_id"), "vm")
+    visible_title, title_params = _named(*check(Conversation, "pk"), "vt")
     params.update(title_params)
     low, high = _date_bounds(filters)
     message_dates = (" AND chat_message.created_at >= %(low)s" if low else "") + (
@@ -186,31 +221,66 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
     title_dates = (" AND chat_conversation.updated_at >= %(low)s" if low else "") + (
         " AND chat_conversation.updated_at < %(high)s" if high else ""
     )
-    indexed_q = tsquery.for_owner(user.pk)
     params.update(
-        q=indexed_q,
+        q=tsquery.for_owner(user.pk),
         whole=tsquery.for_owner(user.pk, tsquery.whole) if tsquery.whole else None,
         owner=user.pk,
         candidates=CANDIDATES,
         low=low,
         high=high,
+        weights=RANK_WEIGHTS,
+    )
+    sql = template.format(
+        visible_message=visible_message,
+        visible_title=visible_title,
+        message_dates=message_dates,
+        title_dates=title_dates,
+    )
+    return sql, params
+
+
+def _archived(cursor, user, tsquery, filters: Filters) -> tuple[int, bool]:
+    """How many archived conversations `tsquery` would find with `filters` (and whether that is a floor)."""
+    template = ARCHIVED_TITLES_SQL if filters.title_only else ARCHIVED_SQL
+    cursor.execute(*_statement(template, user, tsquery, filters, archived_only=True))
+    count, capped = cursor.fetchone()
+    return count, bool(capped)
+
+
+def _list(user, filters: Filters, results: Results) -> None:
+    """No words, but filters: the conversations they select, newest first (with dates: those with a message
+    written between them). Nothing found, archived ones left out: how many archived ones they select."""
+    results.listing = True
+    low, high = _date_bounds(filters)
+
+    def selected(archived_only=False):
+        conversations = visible_conversations(user, filters, archived_only=archived_only)
+        if low or high:
+            written = Message.objects.filter(conversation=OuterRef("pk"))
+            written = written.filter(created_at__gte=low) if low else written
+            written = written.filter(created_at__lt=high) if high else written
+            conversations = conversations.filter(Exists(written))
+        return conversations
+
+    start = (results.page - 1) * PER_PAGE
+    page = list(selected().order_by("-updated_at", "-pk")[start : start + PER_PAGE + 1])
+    results.has_more = len(page) > PER_PAGE
+    results.hits = [Hit(conversation, (), 0) for conversation in page[:PER_PAGE]]
+    if not results.hits and results.page == 1 and not filters.include_archived:
+        results.archived = selected(archived_only=True).count()
+
+
+def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results) -> None:
+    template = TITLES_SQL if filters.title_only else MESSAGES_SQL
+    sql, params = _statement(template, user, tsquery, filters)
+    params.update(
         title_bonus=TITLE_BONUS,
         more_bonus=MORE_MATCHES_BONUS,
-        weights=RANK_WEIGHTS,
         per_conversation=PASSAGES_PER_CONVERSATION,
         limit=PER_PAGE + 1,
         offset=(results.page - 1) * PER_PAGE,
     )
-    template = TITLES_SQL if filters.title_only else MESSAGES_SQL
-    cursor.execute(
-        template.format(
-            visible_message=visible_message,
-            visible_title=visible_title,
-            message_dates=message_dates,
-            title_dates=title_dates,
-        ),
-        params,
-    )
+    cursor.execute(sql, params)
     rows = cursor.fetchall()
     results.has_more = len(rows) > PER_PAGE
     results.capped = bool(rows) and rows[0][3]
@@ -220,7 +290,7 @@ def _run(cursor, user, tsquery, prefix: str, filters: Filters, results: Results)
         return
     ids = [row[0] for row in rows]
     common = {
-        "q": indexed_q,
+        "q": params["q"],
         "plain_q": tsquery.text,
         "ids": ids,
         "owner": user.pk,

@@ -12,11 +12,10 @@ that has the word as typed (`zebra1`) so ranks above one that only starts with i
 equal. The term only ranks rows the index found: what is found, and how, is the same.
 """
 
-# One page of conversations: matching messages of the visible conversations, at most %(candidates)s of them,
-# the newest slices of the person's index keys first (search.CANDIDATES says why), grouped by conversation
-# with their best few message ids; plus conversations whose title matches; best score first.
-MESSAGES_SQL = """
-WITH slices AS (SELECT (SELECT coalesce(max(id), 0) FROM chat_message) >> 16 AS newest),
+# Matching messages of the visible conversations, at most %(candidates)s of them, the newest slices of the
+# person's index keys first (search.CANDIDATES says why), each with its rank.
+_CANDIDATES = """
+slices AS (SELECT (SELECT coalesce(max(id), 0) FROM chat_message) >> 16 AS newest),
 windows AS (
   SELECT floor(log(2, newest - slice + 1)) AS age, array_agg(%(owner)s::bigint * 1048576 + slice) AS keys
   FROM slices, generate_series(0, newest) AS slice
@@ -35,7 +34,15 @@ candidates AS MATERIALIZED (
     LIMIT %(candidates)s
   ) found
   LIMIT %(candidates)s
-),
+)
+"""
+
+# One page of conversations: the candidates grouped by conversation with their best few message ids, plus
+# conversations whose title matches; best score first.
+MESSAGES_SQL = (
+    "WITH"  # noqa: S608 — constants of this module, no user text
+    + _CANDIDATES
+    + """,
 matched AS (
   SELECT conversation_id AS id, max(rank) AS best, count(*) AS matches,
          (array_agg(id ORDER BY rank DESC, id DESC))[1:%(per_conversation)s] AS best_messages
@@ -57,6 +64,30 @@ SELECT id, coalesce(matched.matches, 0),
 FROM matched FULL JOIN titled USING (id)
 ORDER BY score DESC, id DESC
 LIMIT %(limit)s OFFSET %(offset)s
+"""
+)
+
+# When a search found nothing, how many archived conversations it would have found (`{visible_*}` then only
+# admit archived ones): their matching messages' conversations, of at most %(candidates)s candidates, and the
+# titles. The same index-driven candidates as a page, only counted.
+ARCHIVED_SQL = (
+    "WITH"  # noqa: S608 — constants of this module, no user text
+    + _CANDIDATES
+    + """
+SELECT count(*), (SELECT count(*) FROM candidates) >= %(candidates)s
+FROM (
+  SELECT conversation_id FROM candidates
+  UNION
+  SELECT chat_conversation.id FROM chat_conversation
+  WHERE chat_conversation.search_vector @@ %(q)s::tsquery AND {visible_title} {title_dates}
+) found
+"""
+)
+
+# The same count when only titles are searched.
+ARCHIVED_TITLES_SQL = """
+SELECT count(*), false FROM chat_conversation
+WHERE chat_conversation.search_vector @@ %(q)s::tsquery AND {visible_title} {title_dates}
 """
 
 # The same page when only titles are searched.

@@ -18,7 +18,8 @@ def search_results(request):
     to a search, or a browser without scripts)."""
     form = SearchForm(request.GET, user=request.user)
     results = None
-    if form.is_valid() and form.cleaned_data["q"].strip():
+    # Words, or filters that select conversations by themselves (a model, a folder, dates).
+    if form.is_valid() and (form.cleaned_data["q"].strip() or form.filters().narrows):
         results = search(request.user, form.cleaned_data["q"], form.filters(), form.page_number)
     context = {"search_form": form, "results": results}
     if request.htmx:

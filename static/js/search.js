@@ -1,5 +1,6 @@
-// The sidebar's search box (htmx does the requests): Escape clears it; a conversation opened from a result
-// scrolls to the message, highlights the words that matched, and keeps the results in the sidebar.
+// The sidebar's search box (htmx does the requests): Escape clears it; "Include archived" ticks that filter; a
+// conversation opened from a result scrolls to the message, highlights the words that matched, and keeps the
+// results in the sidebar.
 (function () {
   "use strict";
 
@@ -14,11 +15,28 @@
     if (box.id !== "search-q" || event.key !== "Escape" || !box.value) return;
     event.preventDefault();
     box.value = "";
-    document.getElementById("search-results").replaceChildren();  // the list is back at once
+    var form = box.form;
+    var narrowed = ["model", "folder", "date_from", "date_to"].some(function (name) {
+      return form && form.elements[name] && form.elements[name].value;
+    });
+    // The list is back at once, unless filters still select conversations (they are listed instead).
+    if (!narrowed) document.getElementById("search-results").replaceChildren();
     box.dispatchEvent(new Event("input", { bubbles: true }));  // and htmx drops any search in flight
   });
   document.addEventListener("input", function (event) {
     if (event.target.id === "search-q") remember(event.target.value);
+  });
+  // "Include archived" under a search that found only archived chats: ticks the filter (shown open, so the
+  // person sees what changed), and its change searches again. Without scripts the link does the same search.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.include-archived");
+    var form = document.getElementById("search-form");
+    var box = link && form && form.elements.archived;
+    if (!box) return;
+    event.preventDefault();
+    form.querySelector(".search-filters").open = true;
+    box.checked = true;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
   // Ranges of `words` (as they were shown in the result, so case aside they are the text itself) inside

@@ -38,6 +38,28 @@ def test_nothing_found_says_so(client_alice, alice):
     assert "No conversation matches “platypus”." in html
 
 
+def test_only_archived_matches_offer_to_include_them(client_alice, alice):
+    chat(alice, "Incident review", "the incident of May", archived=True)
+    html = get(client_alice, q="incident", model="").content.decode()
+    assert "No conversation matches “incident”." in html
+    assert "1 archived chat matches." in html
+    assert '<a class="include-archived" href="/search/?q=incident&amp;model=&amp;archived=on">' in html
+    chat(alice, "", "another incident", archived=True)
+    assert "2 archived chats match." in get(client_alice, q="incident").content.decode()
+    html = get(client_alice, q="incident", archived="on").content.decode()
+    assert html.count('class="search-hit"') == 2 and "include-archived" not in html
+
+
+def test_filters_alone_list_conversations(client_alice, alice):
+    chat(alice, "Llama chat", "hello", model="llama-3.3-70b")
+    chat(alice, "Other chat", "hello", model="gpt-4o")
+    html = get(client_alice, q="", model="llama-3.3-70b").content.decode()
+    assert html.count('class="search-hit"') == 1 and "Llama chat" in html
+    html = get(client_alice, q="", model="no-such-model").content.decode()
+    assert "No conversation matches these filters." in html
+    assert get(client_alice, q="", title_only="on", archived="on").content.decode().strip() == ""
+
+
 def test_an_empty_box_gives_an_empty_partial(client_alice, alice):
     chat(alice, "", "hello")
     response = get(client_alice, q="")

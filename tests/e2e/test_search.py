@@ -1,5 +1,6 @@
 """Search as a person uses it: type in the sidebar's box, read the highlighted passages, open one at its message."""
 
+import contextlib
 import re
 
 from playwright.sync_api import Page, expect
@@ -157,6 +158,73 @@ def test_filters_narrow_the_results(page):
     filters.get_by_label("From").fill("2001-01-02")
     filters.get_by_label("To").fill("2001-01-01")
     expect(page.get_by_role("alert")).to_contain_text("The end date is before the start date.")
+
+
+def test_only_archived_matches_offer_to_include_them(page, screenshots):
+    sign_up(page)
+    chat(conversations_of("alice"), "Incident review", "the incident of May", archived=True)
+    page.reload()
+    search_box(page).fill("incident")
+    empty = results(page).locator(".search-empty")
+    expect(empty).to_contain_text("No conversation matches “incident”.")
+    expect(empty).to_contain_text("1 archived chat matches.")
+    search_box(page).blur()
+    page.screenshot(path=screenshots / "search-archived.png", caret="initial")
+    empty.get_by_role("link", name="Include archived").click()
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Incident review")
+    expect(hits(page)).to_contain_text("archived")
+    filters = page.locator(".search-filters")
+    expect(filters.get_by_label("Include archived")).to_be_checked()  # the filter says what changed
+    expect(filters.get_by_label("Model")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/$"))  # no page load: the sidebar searched again
+
+
+def test_a_filter_alone_lists_the_chats_it_selects(page):
+    sign_up(page)
+    alice = conversations_of("alice")
+    chat(alice, "Llama notes", "hello", model="llama-3.3-70b")
+    chat(alice, "GPT notes", "hello", model="gpt-4o")
+    page.reload()
+    list_ = page.get_by_role("navigation", name="Your conversations")
+    page.get_by_text("Filters", exact=True).click()
+    filters = page.locator(".search-filters")
+    filters.get_by_label("Model").select_option("llama-3.3-70b")
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Llama notes")
+    expect(list_).to_be_hidden()
+    search_box(page).fill("hello")  # words narrow the listing like any search
+    expect(hits(page)).to_have_count(1)
+    search_box(page).press("Escape")  # the box is empty, the filter still set: its listing again
+    expect(hits(page)).to_have_count(1)
+    filters.get_by_label("Model").select_option("")
+    expect(results(page)).to_have_count(0)
+    expect(list_).to_contain_text("GPT notes")
+
+
+def test_a_newer_search_replaces_one_in_flight(page):
+    """The form's hx-sync="this:replace" aborts the older request: its answer never lands over the newer one.
+    (htmx 2 logs an abort as console errors, `htmx:afterRequest` and `htmx:sendAbort`: that is this, working.)"""
+    sign_up(page)
+    alice = conversations_of("alice")
+    chat(alice, "Budget", "budget for the offsite")
+    chat(alice, "Holiday", "a week in Porto")
+    page.reload()
+    held = hold_first(page, "**/search/?*")
+    search_box(page).fill("budget")
+    for _ in range(100):  # until the search is on its way (after the box's 250 ms pause)
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == 1
+    search_box(page).fill("porto")
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Holiday")
+    with contextlib.suppress(Exception):  # aborted: the browser no longer waits for it
+        held[0].continue_()
+    page.wait_for_timeout(300)
+    expect(hits(page)).to_have_count(1)
+    expect(hits(page)).to_contain_text("Holiday")
 
 
 def filters_past_the_sidebar(page: Page) -> list[str]:
