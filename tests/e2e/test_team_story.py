@@ -60,11 +60,9 @@ def test_invite_team_shared_budget_chat_and_usage_chart(page, new_context, fake_
 
     # The admin reads the usage chart: dana's two replies, by person, on the shared key.
     open_team(page, "Usage")
-    page.get_by_role("radio", name="Person").check()
-    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("radio", name="Person").check()  # applies as it changes
     chart = page.locator("svg").filter(has=page.locator("title"))
     expect(chart.first).to_be_visible()
     expect(page.get_by_role("row", name=re.compile(r"^dana 2 "))).to_be_visible()  # two requests
     page.get_by_role("radio", name="Key").check()
-    page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("row", name=re.compile(r"^Team GPT · shared 2 ")).first).to_be_visible()
