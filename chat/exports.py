@@ -154,6 +154,8 @@ def _notes(m: Message) -> str:
         notes.append(m.get_state_display())
     if m.finish_reason == "length":
         notes.append("cut at the token limit")
+    elif m.finish_reason == "content_filter":
+        notes.append("stopped by the provider's content filter")
     if m.completion_tokens is not None:
         usage = f"{m.prompt_tokens or 0} + {m.completion_tokens} tokens"
         if m.credits is not None:

@@ -96,6 +96,14 @@ def test_markdown_export_reads_like_the_conversation_on_screen(client, alice, ch
     assert_no_secret(text, chat.credential)
 
 
+def test_markdown_export_says_why_a_reply_ended_early(client, alice, chat):
+    client.force_login(alice)
+    leaf = Message.objects.get(pk=chat.current_leaf_id)
+    for reason, note in (("length", "cut at the token limit"), ("content_filter", "content filter")):
+        Message.objects.filter(pk=leaf.pk).update(finish_reason=reason)
+        assert note in export(client, chat, "markdown").content.decode()
+
+
 def test_file_names_come_from_the_title_safely(client, alice, chat):
     client.force_login(alice)
     disposition = export(client, chat, "json")["Content-Disposition"]
