@@ -366,8 +366,11 @@ def _error_sentence(exc: ProviderError, context: ReplyContext) -> str:
     which its users must never see."""
     if context.shared:
         return exc.message + (" This is a shared key — tell an admin." if exc.kind in _ADMIN_KINDS else "")
-    said = f"\nThe provider said: “{exc.words}”" if exc.words else ""
-    return exc.message + said
+    if not exc.words:
+        return exc.message
+    if exc.detail_from == "connection":
+        return f"{exc.message}\nDetails: {exc.words}"
+    return f"{exc.message}\nThe provider said: “{exc.words}”"
 
 
 def _json_safe(extra: dict) -> dict:

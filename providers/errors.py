@@ -90,6 +90,7 @@ class ProviderError(Exception):
         detail: str = "",
         retry_after: float | None = None,
         quoted: bool = False,
+        detail_from: str = "provider",
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown ProviderError kind {kind!r}")
@@ -104,6 +105,9 @@ class ProviderError(Exception):
         # The message already quotes the provider's words (a rejected request's reason, an error page's title):
         # `detail` is then not shown again after it.
         self.quoted = quoted
+        # Whose words `detail` is: "provider" (its error body) or "connection" (what our side saw: an
+        # exception's name, a redirect's target), which must not read as the provider's.
+        self.detail_from = detail_from
 
     @property
     def words(self) -> str:
@@ -126,11 +130,14 @@ class ProviderError(Exception):
             self.detail,
             self.retry_after,
             self.quoted,
+            self.detail_from,
         )
         return (_rebuild, state)
 
 
-def _rebuild(kind, message, status, retryable, detail, retry_after, quoted=False) -> ProviderError:
+def _rebuild(
+    kind, message, status, retryable, detail, retry_after, quoted=False, detail_from="provider"
+) -> ProviderError:
     return ProviderError(
         kind,
         message,
@@ -139,6 +146,7 @@ def _rebuild(kind, message, status, retryable, detail, retry_after, quoted=False
         detail=detail,
         retry_after=retry_after,
         quoted=quoted,
+        detail_from=detail_from,
     )
 
 
@@ -387,5 +395,8 @@ def error_from_payload(preset: Preset, parsed: ParsedError, *, secret: str | Non
 def simple_error(
     preset: Preset, kind: str, what: str, *, detail: str = "", status: int | None = None
 ) -> ProviderError:
-    """A ProviderError for failures that have no provider body: `what` is the sentence after the name."""
-    return ProviderError(kind, f"{preset.name}: {what}", status=status, detail=redact(detail))
+    """A ProviderError for failures that have no provider body: `what` is the sentence after the name, and
+    `detail` what the connection showed."""
+    return ProviderError(
+        kind, f"{preset.name}: {what}", status=status, detail=redact(detail), detail_from="connection"
+    )

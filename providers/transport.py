@@ -81,6 +81,7 @@ async def _raise_for_status(call: Call, response: httpx.Response, total_deadline
             "followed — check the base URL.",
             status=status,
             detail=redact(f"redirect to {target}", call.secret),
+            detail_from="connection",
         )
     loop = asyncio.get_running_loop()
     deadline = min(total_deadline, loop.time() + call.timeouts.idle)

@@ -164,3 +164,11 @@ async def test_a_reply_without_text_shows_the_error_alone_and_a_filtered_one_say
     assert (empty.state, empty.content) == (Message.State.DONE, "")
     final = page.frames[-1]
     assert "This reply has no text." in final and "msg-body" not in final
+
+
+async def test_what_the_connection_showed_is_not_passed_off_as_the_providers_words(
+    ws_connect, alice, conversation, make_key
+):
+    key = await sync_to_async(make_key)(alice)
+    reply, _page = await run_reply(ws_connect, alice, conversation, key, "fake-model~redirect=1")
+    assert reply.error.endswith("— check the base URL.\nDetails: redirect to elsewhere.invalid")

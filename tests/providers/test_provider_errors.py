@@ -263,6 +263,8 @@ def test_provider_error_str_repr_pickle():
     assert copy.words == "d"
     quoted = pickle.loads(pickle.dumps(ProviderError("bad_request", "m (d)", detail="d", quoted=True)))
     assert (quoted.detail, quoted.words) == ("d", "")
+    ours = pickle.loads(pickle.dumps(ProviderError("unreachable", "m", detail="d", detail_from="connection")))
+    assert (ours.detail_from, copy.detail_from) == ("connection", "provider")
     expected_kinds = {"auth", "credits", "forbidden", "model_not_found", "rate_limited", "unavailable", "bad_request",
                       "unreachable", "timeout", "stream_cut", "protocol", "redirect", "blocked", "upstream"}  # fmt: skip
     assert expected_kinds == KINDS
