@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from accounts.actions import ActionError
 from accounts.audit import record_event
 from accounts.models import Team, User
+from chat.broadcast import keys_changed_on_commit
 
 NAME_CHARS = 80
 
@@ -69,6 +70,7 @@ def do_add_member(actor: User, team: Team, person: User) -> bool:
             return False
         team.members.add(person)
         record_event(actor, "team.member_added", team, person=person.username, person_id=person.pk)
+        keys_changed_on_commit([person.pk])  # the team's shared keys are theirs now
     return True
 
 
@@ -78,4 +80,5 @@ def do_remove_member(actor: User, team: Team, person: User) -> bool:
         removed, _ = Team.members.through.objects.filter(team=team, user=person).delete()
         if removed:
             record_event(actor, "team.member_removed", team, person=person.username, person_id=person.pk)
+            keys_changed_on_commit([person.pk])
     return bool(removed)

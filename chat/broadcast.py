@@ -33,6 +33,13 @@ def sidebar_changed_on_commit(user_id: int) -> None:
     send_to_group_on_commit(user_group(user_id), {"type": "sidebar.changed"})
 
 
+def keys_changed_on_commit(user_ids) -> None:
+    """Once the change commits, every open chat of these people redraws its key picker: a key granted,
+    changed, revoked, renamed or deleted shows there at once, with what is left of its budget."""
+    for user_id in set(user_ids):
+        send_to_group_on_commit(user_group(user_id), {"type": "keys.changed"})
+
+
 def send_to_group(group: str, event: dict) -> None:
     """Send now, from synchronous code."""
     async_to_sync(get_channel_layer().group_send)(group, event)

@@ -31,6 +31,7 @@ from chat.access import access_conversation, access_message
 from chat.broadcast import conversation_group, reply_control_group, user_group
 from chat.forms import ReplyActionForm, SendForm
 from chat.history import with_versions
+from chat.key_picker import key_picker
 from chat.models import Conversation, Message
 from chat.window import path_window
 from keys.granted import granted_keys
@@ -407,6 +408,18 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             context["conversation"] = Conversation.objects.only("title").get(pk=self.conversation.pk)
         html = render_partial("messages-append", context)
         return html, [m.pk for m in messages if m.is_streaming]
+
+    async def keys_changed(self, event):
+        """A shared key was granted to this person, changed, revoked, renamed or deleted: the key picker is
+        drawn again (the page keeps the person's choice where it still can: static/js/novaweb.js)."""
+        await self.send(text_data=await _db(self._render_key_picker)())
+
+    def _render_key_picker(self) -> str:
+        credential_id = Conversation.objects.filter(pk=self.conversation.pk).values_list(
+            "credential_id", flat=True
+        )
+        picker, _selected, _granted = key_picker(self.user, credential_id.first())
+        return render_partial("key-options-oob", picker)
 
     async def conversation_renamed(self, event):
         """Renamed from a sidebar (this tab's or another's): the heading follows."""

@@ -1,5 +1,4 @@
 import uuid
-from datetime import UTC, datetime
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -8,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat.access import access_conversation, access_message
 from chat.actions import do_create_conversation, do_set_chat_options
+from chat.key_picker import key_picker
 from chat.models import Conversation
 from chat.organising_views import viewing
 from chat.sidebar import Key, chats_page, deleted_rows, sidebar_context
@@ -47,35 +47,17 @@ def new_conversation(request):
 @require_GET
 def conversation(request, conversation_id):
     conversation = access_conversation(request.user, conversation_id)
-    # The picker needs labels only; the selected key's model list is read on its own (one key's, not all).
-    credentials = list(Credential.objects.usable_by(request.user).defer("models_cache"))
-    selected = next((c for c in credentials if c.pk == conversation.credential_id), None)
-    selected = selected or first_choice(credentials)
-    granted = granted_keys(request.user)
+    picker, selected, granted = key_picker(request.user, conversation.credential_id)
     context = {
         "conversation": conversation,
         # A window of the path, not all of it: long conversations open as fast as short ones.
         "window": path_window(conversation, at=request.GET.get("at")),
-        "credentials": [c for c in credentials if not c.is_shared],
-        # Shared keys by label with what is left of the person's budget; never any part of the secret.
-        "shared_keys": [granted[c.pk] for c in credentials if c.pk in granted],
-        "selected_credential": selected.pk if selected else None,
+        **picker,
         "client_id": uuid.uuid4(),
         **sidebar_context(request.user, current_id=conversation.pk),
         **composer_options(conversation, selected, granted.get(selected.pk) if selected else None),
     }
     return TemplateResponse(request, "chat/conversation.html", context)
-
-
-def first_choice(credentials: list[Credential]) -> Credential | None:
-    """The key a chat with none yet starts on (no chat defaults, no earlier chat): one whose last check or
-    reply did not fail, the most recently used first, then the newest."""
-    never = datetime.min.replace(tzinfo=UTC)
-    return min(
-        credentials,
-        key=lambda c: (bool(c.last_error), -(c.last_used_at or never).timestamp(), -c.created_at.timestamp()),
-        default=None,
-    )
 
 
 @require_GET

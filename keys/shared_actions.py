@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import record_event
+from accounts.models import Team
+from chat.broadcast import keys_changed_on_commit
 from keys.actions import do_add_credential, do_delete_credential, do_rename_credential, do_replace_secret
 from keys.models import Credential, Grant
 
@@ -43,6 +45,7 @@ def do_rename_shared_key(actor, credential: Credential, label: str) -> None:
         old = credential.label
         do_rename_credential(credential, label)
         record_event(actor, "key.renamed", credential, label=label, **{"from": old, "to": label})
+        keys_changed_on_commit(_grantees(credential.grants.live()))
 
 
 def do_replace_shared_secret(actor, credential: Credential, **fields) -> None:
@@ -60,6 +63,7 @@ def do_delete_shared_key(actor, credential: Credential) -> None:
     with transaction.atomic():
         grants = credential.grants.count()
         record_event(actor, "key.deleted", credential, label=credential.label, grants=grants)
+        keys_changed_on_commit(_grantees(credential.grants.live()))
         do_delete_credential(credential)
 
 
@@ -74,6 +78,7 @@ def do_grant(actor, credential: Credential, *, user=None, team=None, **limits) -
             record_event(
                 actor, "grant.created", grant, label=grant_label(grant), key=credential.label, **_facts(grant)
             )
+            keys_changed_on_commit(_grantees([grant]))
     except IntegrityError:
         who = user.username if user is not None else f"The team {team.name}"
         raise GrantExists(f"{who} already has this key — change that grant instead.") from None
@@ -100,6 +105,7 @@ def do_change_grant(actor, grant: Grant, **limits) -> list[str]:
                 key=locked.credential.label,
                 changed={name: [_json(before[name]), _json(getattr(locked, name))] for name in changed},
             )
+            keys_changed_on_commit(_grantees([locked]))
         for name in GRANT_LIMITS:
             setattr(grant, name, getattr(locked, name))
     return changed
@@ -112,8 +118,21 @@ def do_revoke_grant(actor, grant: Grant) -> bool:
         revoked = Grant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         if revoked:
             record_event(actor, "grant.revoked", grant, label=grant_label(grant), key=grant.credential.label)
+            keys_changed_on_commit(_grantees([grant]))
     grant.refresh_from_db(fields=["revoked_at"])
     return bool(revoked)
+
+
+def _grantees(grants) -> set[int]:
+    """The people `grants` lend to: their persons, and every member of their teams (one query for those)."""
+    grants = list(grants)
+    people = {grant.user_id for grant in grants if grant.user_id}
+    team_ids = [grant.team_id for grant in grants if grant.team_id]
+    if team_ids:
+        people.update(
+            Team.members.through.objects.filter(team_id__in=team_ids).values_list("user_id", flat=True)
+        )
+    return people
 
 
 def grant_label(grant: Grant) -> str:

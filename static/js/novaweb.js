@@ -146,6 +146,21 @@
       if (box) { box.value = ""; box.focus(); }
     }
   });
+  // The key picker is drawn again when the person's shared keys change (a grant made or revoked elsewhere):
+  // the key they had picked stays picked if it is still there; if it is gone, the options follow the one
+  // the picker now shows.
+  var pickedKey = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "credential") pickedKey = event.detail.target.value;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var picker = event.detail.target;
+    if (!picker || picker.id !== "credential" || pickedKey === null) return;
+    var kept = Array.prototype.some.call(picker.options, function (option) { return option.value === pickedKey; });
+    if (kept) picker.value = pickedKey;
+    else picker.dispatchEvent(new Event("change", { bubbles: true }));
+    pickedKey = null;
+  });
   // Each change in the composer's options re-renders them (values come back as the server stored them):
   // a disclosure the person had open stays open. (Image links are kept by hx-preserve.) Swaps settle at
   // once (base.html's defaultSettleDelay), so htmx:load runs before the browser paints the new, closed panel.

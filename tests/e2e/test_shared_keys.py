@@ -11,9 +11,11 @@ from keys.models import Credential
 from keys.shared_actions import do_grant
 from tests.e2e.ui import (
     PASSWORD,
+    add_key,
     bubbles,
     key_picker,
     model_field,
+    outside_the_browser_loop,
     send,
     sign_up,
     wait_for_htmx,
@@ -212,16 +214,20 @@ def test_an_admin_changes_limits_replaces_the_secret_revokes_and_deletes(
     wait_until_done(send(member, "echo: second"))
     assert fake_provider.requests[-1]["headers"]["authorization"] == "Bearer sk-e2e-REPLACED-00000001"
 
-    # Revoked: bob's next message on the open page is refused, and nothing goes upstream.
+    # Revoked: bob's open page no longer offers the key, his next message is refused, and nothing goes
+    # upstream.
     page.get_by_role("button", name="Revoke bob's grant").click()
     expect(page.get_by_role("region", name="Grants").get_by_role("status")).to_have_text(
         "Revoked the grant to bob: their next request on “Team GPT” is refused."
     )
     expect(page.get_by_text("Revoked grants (1)")).to_be_visible()
+    expect(key_picker(member).locator("option:checked")).to_have_text("No keys yet")
     sent = len(fake_provider.requests)
     box.fill("echo: third")
     box.press("Enter")
-    expect(member.locator("#composer-error")).to_have_text("That key is not available — pick another.")
+    expect(member.locator("#composer-error")).to_have_text(
+        "Pick a key first — add one under Settings → Keys."
+    )
     assert len(fake_provider.requests) == sent
 
     # Renamed, then deleted.
@@ -243,7 +249,7 @@ def test_a_new_grant_is_shown_where_the_admin_is(page, fake_provider, screenshot
     key = Credential.objects.get(label="Team GPT")
     admin = User.objects.get(username="alice")
     for person in people[:4]:
-        do_grant(admin, key, user=person, budget_tokens=1000)
+        outside_the_browser_loop(do_grant, admin, key, user=person, budget_tokens=1000)
     page.reload()
     wait_for_htmx(page)
     form = grant_form(page)
@@ -266,3 +272,37 @@ def test_a_new_grant_is_shown_where_the_admin_is(page, fake_provider, screenshot
     expect(erin).to_be_focused()
     expect(erin.get_by_role("status")).to_have_text("Limits of erin changed; the next request meets them.")
     expect(page.get_by_role("status")).to_have_count(1)  # the earlier outcome is gone
+
+
+def test_a_members_open_chat_picker_follows_the_grants_made_and_revoked(new_context, fake_provider):
+    """bob chats on his own key while alice grants him the team's key, then revokes it: his open picker shows
+    it and then not, without a reload, and the key he picked stays picked."""
+    page = new_context().new_page()
+    sign_up(page, "alice")
+    bob_page = new_context().new_page()
+    sign_up(bob_page, "bob")
+    add_key(bob_page, fake_provider, label="Mine")
+    bob_page.get_by_role("link", name="NovaWeb").click()
+    bob_page.get_by_role("button", name="New chat").click()
+    wait_for_htmx(bob_page)
+    picked = key_picker(bob_page).locator("option:checked")
+    expect(picked).to_have_text("Mine · OpenAI-compatible")
+
+    open_shared_keys(page)
+    add_shared_key(page, fake_provider)
+    form = grant_form(page)
+    form.get_by_label("Grant to").select_option(label="bob")
+    form.get_by_label("Token budget").fill(str(BUDGET))
+    form.get_by_label("Budget period").select_option(label="Per day")
+    form.get_by_role("button", name="Grant").click()
+    shared = key_picker(bob_page).locator("option", has_text="Team GPT")
+    expect(shared).to_have_text(f"Team GPT — {BUDGET} tokens left today")
+    expect(picked).to_have_text("Mine · OpenAI-compatible")  # his choice stays
+
+    key_picker(bob_page).select_option(label=f"Team GPT — {BUDGET} tokens left today")
+    wait_for_htmx(bob_page)
+    page.get_by_role("listitem", name="Grant to bob").get_by_role("button", name="Revoke").click()
+    expect(shared).to_have_count(0)
+    expect(picked).to_have_text("Mine · OpenAI-compatible")  # the one left
+    model_field(bob_page).fill("fake-model")
+    wait_until_done(send(bob_page, "echo: still chatting"))

@@ -4,6 +4,8 @@ Every step ends by waiting for what the person would wait for (a heading, a flas
 step never races the page.
 """
 
+import threading
+
 from playwright.sync_api import Locator, Page, Route, expect
 
 PASSWORD = "correct horse battery staple"
@@ -224,3 +226,24 @@ def assert_composer_works(page: Page, text: str) -> None:
     reply = send(page, f"echo: {text}")
     wait_until_done(reply)
     expect(body(reply)).to_have_text(text)
+
+
+def outside_the_browser_loop(action, *args, **kwargs):
+    """Run an action from a test: on a thread of its own, as views run them. Actions that tell open pages
+    of a change send on the channel layer with async_to_sync, which refuses the thread Playwright's sync API
+    keeps an event loop in. (daphne serves the pages from another process, so what they send from a test
+    reaches no page: the test's own pages drive what must be heard.)"""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = action(*args, **kwargs)
+        except BaseException as exc:  # handed to the test below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -178,3 +178,43 @@ async def test_two_replies_at_once_on_a_limit_of_one(bob, ws_connect, shared, fa
     await pages[1].until(lambda p: p.final_state, timeout=20)
     for p in pages:
         await p.communicator.disconnect()
+
+
+PICKER = re.compile(r'<select id="credential" hx-swap-oob="innerHTML">(.*?)</select>', re.S)
+
+
+async def picker_redrawn(page) -> str:
+    """The next key picker the page is sent, as its options' text."""
+    seen = len(page.frames)
+    await page.until(lambda p: any(PICKER.search(frame) for frame in p.frames[seen:]))
+    found = next(PICKER.search(frame) for frame in page.frames[seen:] if PICKER.search(frame))
+    return html.unescape(found[1])
+
+
+async def test_an_open_chat_hears_of_its_persons_shared_keys_at_once(
+    page, alice, bob, make_shared_key, make_grant, make_team
+):
+    """Granted, revoked, granted to a team they join or leave, renamed, deleted: bob's open picker follows."""
+    from accounts.team_actions import do_add_member, do_remove_member
+    from keys.shared_actions import do_delete_shared_key, do_rename_shared_key
+
+    key = await sync_to_async(make_shared_key)(alice, label="Team GPT")
+    grant = await sync_to_async(make_grant)(alice, key, user=bob, budget_tokens=2000, budget_period="day")
+    assert "Team GPT — 2,000 tokens left today" in await picker_redrawn(page)
+    await sync_to_async(do_revoke_grant)(alice, grant)
+    assert "Team GPT" not in await picker_redrawn(page)
+
+    team = await sync_to_async(make_team)("Research")
+    await sync_to_async(make_grant)(alice, key, team=team)
+    await sync_to_async(do_add_member)(alice, team, bob)
+    assert "Team GPT" in await picker_redrawn(page)
+    await sync_to_async(do_rename_shared_key)(alice, key, "Research GPT")
+    assert "Research GPT" in await picker_redrawn(page)
+    await sync_to_async(do_remove_member)(alice, team, bob)
+    assert "Research GPT" not in await picker_redrawn(page)
+    await sync_to_async(do_add_member)(alice, team, bob)
+    await picker_redrawn(page)
+    await sync_to_async(do_delete_shared_key)(alice, key)
+    assert "Research GPT" not in await picker_redrawn(page)
+    every_frame = "".join(page.frames)
+    assert SHARED_SECRET not in every_frame and SHARED_SECRET[-4:] not in every_frame
