@@ -89,3 +89,12 @@ def test_following_the_sign_out_link_without_htmx_asks_and_signs_out_only_on_pos
     assert client.get(reverse("chat:home")).status_code == 200  # still signed in
     client.post(reverse("accounts:sign_out"))
     assert client.get(reverse("chat:home")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_short_password_that_does_not_match_hears_of_both_at_once(client):
+    response = sign_up(client, "newcomer", password="abc", confirm="abd")
+    assert response.status_code == 200 and not User.objects.exists()
+    errors = response.context["form"].errors
+    assert "match" in " ".join(errors["password2"])
+    assert "too short" in " ".join(errors["password1"])
