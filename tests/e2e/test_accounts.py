@@ -16,6 +16,13 @@ def test_sign_up_errors_show_in_place(page):
     expect(page.get_by_label("Username")).to_have_value("alice")
     expect(page.get_by_label("Password", exact=True)).to_have_value("")  # secrets are not sent back
 
+    # Too short as well as mismatched: both are said at once, each beside its field.
+    page.get_by_label("Password", exact=True).fill("abc")
+    page.get_by_label("Password confirmation").fill("abd")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("alert").filter(has_text="too short")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="didn\u2019t match")).to_be_visible()
+
 
 def test_the_sign_out_link_followed_before_the_page_has_loaded_asks_first(page, screenshots):
     """Without htmx (still loading, or no JavaScript) the header's link is a plain GET: a page that asks,
