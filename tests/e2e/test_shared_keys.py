@@ -47,6 +47,16 @@ def grant_form(page):
     return page.get_by_role("form", name="Grant this key")
 
 
+def grant_per_day(page, grantee: str, budget: int = BUDGET) -> None:
+    """On a shared key's page: grant it to `grantee` (as the "Grant to" list names them) with a daily token
+    budget."""
+    form = grant_form(page)
+    form.get_by_label("Grant to").select_option(label=grantee)
+    form.get_by_label("Token budget").fill(str(budget))
+    form.get_by_label("Budget period").select_option(label="Per day")
+    form.get_by_role("button", name="Grant").click()
+
+
 def remaining_in_picker(page) -> int:
     """The member's remaining tokens, as the composer's key picker says it."""
     text = key_picker(page).locator("option:checked").inner_text()
@@ -290,11 +300,7 @@ def test_a_members_open_chat_picker_follows_the_grants_made_and_revoked(new_cont
 
     open_shared_keys(page)
     add_shared_key(page, fake_provider)
-    form = grant_form(page)
-    form.get_by_label("Grant to").select_option(label="bob")
-    form.get_by_label("Token budget").fill(str(BUDGET))
-    form.get_by_label("Budget period").select_option(label="Per day")
-    form.get_by_role("button", name="Grant").click()
+    grant_per_day(page, "bob")
     shared = key_picker(bob_page).locator("option", has_text="Team GPT")
     expect(shared).to_have_text(f"Team GPT — {BUDGET} tokens left today")
     expect(picked).to_have_text("Mine · OpenAI-compatible")  # his choice stays

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.test_people import fill_sign_up, open_team, set_policy
-from tests.e2e.test_shared_keys import SHARED_SECRET, add_shared_key, grant_form, open_shared_keys
+from tests.e2e.test_shared_keys import SHARED_SECRET, add_shared_key, grant_per_day, open_shared_keys
 from tests.e2e.ui import key_picker, model_field, send, sign_up, wait_until_done
 
 BUDGET = 500
@@ -36,11 +36,7 @@ def test_invite_team_shared_budget_chat_and_usage_chart(page, new_context, fake_
     # A shared key, granted to the team with a daily token budget.
     open_shared_keys(page)
     add_shared_key(page, fake_provider)
-    form = grant_form(page)
-    form.get_by_label("Grant to").select_option(label="Research (team of 1)")
-    form.get_by_label("Token budget").fill(str(BUDGET))
-    form.get_by_label("Budget period").select_option(label="Per day")
-    form.get_by_role("button", name="Grant").click()
+    grant_per_day(page, "Research (team of 1)", BUDGET)
     expect(page.get_by_role("region", name="Grants").get_by_role("status")).to_contain_text("Research")
 
     # Dana chats on it by its label and sees what is left fall after each reply.
