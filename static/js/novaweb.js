@@ -188,7 +188,8 @@
     options.querySelectorAll("details").forEach(function (d) { if (openOptions.indexOf(d.className) !== -1) d.open = true; });
     openOptions = null;
   });
-  document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); localTimes(messages()); follow(); });
+  document.addEventListener("htmx:wsAfterMessage", function () { addCopyButtons(messages()); follow(); });
+  // Whatever htmx draws (the page itself once it starts, a swap, a frame from the socket) shows its times.
   document.addEventListener("htmx:load", function (event) { if (event.detail.elt.querySelectorAll) localTimes(event.detail.elt); });
 
   // Connection state, and a resync after a reconnect so nothing that happened meanwhile is missed.
@@ -293,7 +294,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     addCopyButtons(document);
-    localTimes(document);
     if (!openAtTarget()) follow();
     catchUp();  // htmx has bound the page by now: its script comes first, so its handler ran first
   });
